@@ -1,0 +1,3 @@
+from batch_service.cli import main
+
+main()

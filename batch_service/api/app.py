@@ -1,0 +1,89 @@
+"""The FastAPI application and its lifespan: migrate, load secrets, run the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from batch_service import __version__
+from batch_service.api.deps import inject_faults
+from batch_service.api.routes import health, jobs, logs
+from batch_service.api.services import Services
+from batch_service.auth import KeyRing, LogsTokenSigner
+from batch_service.db import Database
+from batch_service.metrics import RequestMetricsMiddleware, ServiceMetrics
+from batch_service.ratelimit import RateLimiter
+from batch_service.scheduler import Scheduler, TickReport
+from batch_service.settings import Settings
+from batch_service.store.secrets import get_or_create_secret
+
+MAX_BODY_BYTES = 1024 * 1024
+LOGS_TOKEN_SECRET = "logs_token_key"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; settings come from the environment unless given."""
+    settings = settings or Settings()
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        await asyncio.to_thread(db.migrate)
+        signing_key = (
+            settings.secret_key.get_secret_value()
+            if settings.secret_key
+            else await db.write(
+                get_or_create_secret, name=LOGS_TOKEN_SECRET, generate=lambda: secrets.token_urlsafe(32)
+            )
+        )
+
+        def record(report: TickReport) -> None:
+            for state in report.finished.values():
+                metrics.jobs_finished.labels(state=state.value).inc()
+            metrics.log_lines_written.inc(report.lines_written)
+
+        scheduler = Scheduler(
+            db,
+            max_running=settings.max_running,
+            lease_seconds=settings.lease_seconds,
+            tick_seconds=settings.tick_seconds,
+            on_tick=record,
+        )
+        await scheduler.start()
+        app.state.services = Services(
+            settings=settings,
+            db=db,
+            keys=KeyRing(settings.parsed_api_keys, allow_anonymous=settings.allow_anonymous),
+            logs_tokens=LogsTokenSigner(signing_key),
+            limiter=RateLimiter(settings.rate_limit),
+            scheduler=scheduler,
+            metrics=metrics,
+        )
+        ticking = asyncio.create_task(scheduler.run_forever(), name="scheduler")
+        try:
+            yield
+        finally:
+            ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticking
+            db.close()
+
+    app = FastAPI(
+        title="Batch service",
+        version=__version__,
+        description="Submit simulated batch jobs, follow their state and page their logs. "
+        "Every /v1 call needs `Authorization: Bearer <key>`.",
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    for v1_router in (jobs.router, logs.router):  # each router carries its full /v1/... prefix,
+        app.include_router(v1_router, dependencies=[Depends(inject_faults)])  # so metrics see whole routes
+    app.include_router(health.router)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    return app

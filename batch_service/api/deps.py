@@ -1,0 +1,82 @@
+"""Request dependencies: fault injection, authentication and rate limiting for `/v1`."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from batch_service.api.services import Services
+from batch_service.auth import is_logs_token
+
+bearer = HTTPBearer(auto_error=False, description="An API key from BATCH_API_KEYS, or a job's logs_token")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def unauthorized(detail: str = "missing or invalid API key") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def inject_faults(services: ServicesDep) -> None:
+    """`BATCH_FAULT_RATE`: answer a share of calls 503 before anything is read or changed."""
+    rate = services.settings.fault_rate
+    if rate > 0 and random.random() < rate:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "injected fault (BATCH_FAULT_RATE); retry later",
+            headers={"Retry-After": "1"},
+        )
+
+
+def _enforce_rate_limit(services: Services, token: str | None) -> None:
+    key = hashlib.sha256((token or "").encode()).digest()
+    wait = services.limiter.retry_after(key)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"rate limit of {services.limiter.per_second:g} requests/s per key exceeded",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+async def require_owner(services: ServicesDep, credentials: Credentials) -> str:
+    """The owner of the presented API key. A logs token is not an API key and is refused."""
+    token = credentials.credentials if credentials else None
+    if token is not None and is_logs_token(token):
+        raise unauthorized("a logs token may only read its job's logs")
+    owner = services.keys.owner_for(token)
+    if owner is None:
+        raise unauthorized()
+    _enforce_rate_limit(services, token)
+    return owner
+
+
+@dataclass(frozen=True)
+class LogReader:
+    """Who may read one job's logs: its owner's key, or that job's logs token."""
+
+    owner: str | None
+    logs_token: str | None
+
+
+async def require_log_reader(services: ServicesDep, credentials: Credentials) -> LogReader:
+    token = credentials.credentials if credentials else None
+    if token is not None and is_logs_token(token):
+        _enforce_rate_limit(services, token)
+        return LogReader(owner=None, logs_token=token)
+    return LogReader(owner=await require_owner(services, credentials), logs_token=None)
+
+
+OwnerDep = Annotated[str, Depends(require_owner)]
+LogReaderDep = Annotated[LogReader, Depends(require_log_reader)]

@@ -1,0 +1,102 @@
+"""`/v1/jobs`: submit, describe, list and cancel an owner's jobs."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+
+from batch_service.api.deps import OwnerDep, ServicesDep
+from batch_service.models import JobCreated, JobList, JobPublic, JobSpec, JobState
+from batch_service.store import jobs as job_store
+from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+NOT_FOUND = "job not found"
+JOBS_TOKEN = "jobs"
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e][\x20-\x7e]*$",
+        description="Makes retries safe: the same key and spec return the first job (200).",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobCreated,
+    responses={
+        200: {"description": "Idempotent replay: the job first submitted with this key"},
+        409: {"description": "The Idempotency-Key was used with a different spec"},
+    },
+)
+async def submit_job(
+    spec: JobSpec,
+    owner: OwnerDep,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> JobCreated:
+    try:
+        submission = await services.db.write(
+            job_store.submit_job, owner=owner, spec=spec, idempotency_key=idempotency_key, now=time.time()
+        )
+    except job_store.IdempotencyConflict as conflict:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
+    if submission.created:
+        services.scheduler.poke()
+    else:
+        response.status_code = status.HTTP_200_OK
+    public = JobPublic.from_job(submission.job)
+    return JobCreated(**public.model_dump(), logs_token=services.logs_tokens.token_for(submission.job.id))
+
+
+@router.get("", response_model=JobList)
+async def list_jobs(
+    owner: OwnerDep,
+    services: ServicesDep,
+    state: JobState | None = None,
+    label: Annotated[
+        list[str], Query(description="key:value; repeat to require several", pattern=r"^[^:]{1,63}:.{0,255}$")
+    ] = [],  # noqa: B006  (FastAPI copies query defaults)
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    page_token: Annotated[str | None, Query(max_length=200)] = None,
+) -> JobList:
+    try:
+        before_pk = decode_page_token(JOBS_TOKEN, page_token) if page_token else None
+    except InvalidPageToken as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    labels = [tuple(item.split(":", 1)) for item in label]
+    rows = await services.db.read(
+        job_store.list_jobs,
+        owner=owner,
+        state=state,
+        labels=labels,
+        before_pk=before_pk,
+        limit=limit + 1,
+    )
+    page, more = rows[:limit], len(rows) > limit
+    next_token = encode_page_token(JOBS_TOKEN, page[-1].pk) if more and page[-1].pk is not None else None
+    return JobList(jobs=[JobPublic.from_job(job) for job in page], next_page_token=next_token)
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses={404: {"description": NOT_FOUND}})
+async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> JobPublic:
+    job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    return JobPublic.from_job(job)
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses={404: {"description": NOT_FOUND}})
+async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> JobPublic:
+    job = await services.db.write(job_store.cancel_job, owner=owner, job_id=job_id, now=time.time())
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    return JobPublic.from_job(job)

@@ -1,0 +1,116 @@
+"""`/v1/jobs/{id}/logs`: keyset pages of a job's log, or a live Server-Sent Events follow."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+
+from batch_service.api.deps import LogReaderDep, ServicesDep, unauthorized
+from batch_service.api.services import Services
+from batch_service.models import Job, JobState, LogLine, LogLinePublic, LogPage, rfc3339
+from batch_service.store import jobs as job_store
+from batch_service.store import logs as log_store
+from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
+
+router = APIRouter(prefix="/v1/jobs", tags=["logs"])
+
+LOGS_TOKEN = "logs"
+FOLLOW_POLL_SECONDS = 0.25
+FOLLOW_BATCH = 1000
+KEEPALIVE_SECONDS = 15.0
+
+
+async def _readable_job(services: Services, reader: LogReaderDep, job_id: str) -> Job:
+    if reader.logs_token is not None:
+        if not services.logs_tokens.is_valid(reader.logs_token, job_id):
+            raise unauthorized("this logs token is not valid for this job")
+        job = await services.db.read(job_store.get_job_any_owner, job_id=job_id)
+    else:
+        job = await services.db.read(job_store.get_job, owner=reader.owner, job_id=job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "job not found")
+    return job
+
+
+def _public(line: LogLine) -> LogLinePublic:
+    return LogLinePublic(
+        seq=line.seq, timestamp=rfc3339(line.timestamp) or "", level=line.level, message=line.message
+    )
+
+
+@router.get(
+    "/{job_id}/logs",
+    response_model=LogPage,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "A page, or with follow=true an event stream",
+        },
+        400: {"description": "Bad page token"},
+        404: {"description": "job not found"},
+    },
+)
+async def read_logs(
+    job_id: str,
+    reader: LogReaderDep,
+    services: ServicesDep,
+    page_token: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    follow: bool = False,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> LogPage | StreamingResponse:
+    job = await _readable_job(services, reader, job_id)
+    assert job.pk is not None
+    try:
+        from_seq = decode_page_token(LOGS_TOKEN, page_token) if page_token else 0
+    except InvalidPageToken as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    if follow:
+        if last_event_id is not None and last_event_id.isdigit():
+            from_seq = int(last_event_id) + 1
+        return StreamingResponse(
+            _follow(services, job.pk, from_seq),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    current, lines = await services.db.read(
+        log_store.read_job_with_lines, job_pk=job.pk, from_seq=from_seq, limit=limit
+    )
+    assert current is not None
+    next_seq = from_seq + len(lines)
+    drained = JobState(current.state).is_terminal and next_seq >= current.log_line_count
+    return LogPage(
+        lines=[_public(line) for line in lines],
+        next_page_token=None if drained else encode_page_token(LOGS_TOKEN, next_seq),
+    )
+
+
+async def _follow(services: Services, job_pk: int, from_seq: int) -> AsyncIterator[str]:
+    """Each new line as an SSE `line` event (id = seq, so a reconnect resumes), then `end`."""
+    next_seq = from_seq
+    idle = 0.0
+    while True:
+        job, lines = await services.db.read(
+            log_store.read_job_with_lines, job_pk=job_pk, from_seq=next_seq, limit=FOLLOW_BATCH
+        )
+        if job is None:
+            return
+        for line in lines:
+            yield f"id: {line.seq}\nevent: line\ndata: {_public(line).model_dump_json()}\n\n"
+        next_seq += len(lines)
+        if not lines and JobState(job.state).is_terminal:
+            end = {"state": job.state, "log_line_count": job.log_line_count, "error": job.error}
+            yield f"event: end\ndata: {json.dumps(end)}\n\n"
+            return
+        if len(lines) == FOLLOW_BATCH:
+            continue
+        await asyncio.sleep(FOLLOW_POLL_SECONDS)
+        idle = 0.0 if lines else idle + FOLLOW_POLL_SECONDS
+        if idle >= KEEPALIVE_SECONDS:
+            idle = 0.0
+            yield ": keep-alive\n\n"

@@ -1,0 +1,46 @@
+"""`batch-service`: check the settings, then serve the API with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from batch_service.api import create_app
+from batch_service.settings import Settings
+
+
+def load_settings(argv: list[str] | None = None) -> Settings:
+    """Settings from `BATCH_*` variables, overridden by flags such as `--port 9000`."""
+    return Settings(_cli_parse_args=sys.argv[1:] if argv is None else argv, _cli_prog_name="batch-service")
+
+
+def describe(error: ValidationError) -> str:
+    """One readable line per problem, never echoing the offending value (it may be a key)."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}" if where else f"  {message}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        settings = load_settings(argv)
+    except ValidationError as error:
+        print(f"batch-service: cannot start:\n{describe(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,89 @@
+"""The database: engine set-up, migrations, and running session work off the event loop.
+
+Every call into the database runs in a worker thread so the event loop never blocks. On
+SQLite all writes go through one dedicated thread: SQLite allows one writer at a time, and
+queueing writes in-process is far cheaper than having threads fight over the file lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+MIGRATION_LOCK_ID = 72_541_903  # any constant: serialises replicas migrating one PostgreSQL database
+READER_THREADS = 8
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_size=READER_THREADS + 2, max_overflow=4, pool_pre_ping=True)
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run beside the writer; NORMAL sync survives a killed process."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision; safe with replicas starting together."""
+    config = Config()
+    config.set_main_option("script_location", "batch_service:migrations")
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Database:
+    """Owns the engine and the threads that talk to it."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="db-read")
+        self._writer = (
+            ThreadPoolExecutor(1, thread_name_prefix="db-write") if self.is_sqlite else self._readers
+        )
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    async def read(self, work: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `work(session=…, **kwargs)` in a reader thread."""
+        return await self._run(self._readers, work, kwargs)
+
+    async def write(self, work: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `work(session=…, **kwargs)` where writes are allowed; `work` commits."""
+        return await self._run(self._writer, work, kwargs)
+
+    async def _run(self, pool: ThreadPoolExecutor, work: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        call = functools.partial(self._with_session, work, kwargs)
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+    def _with_session(self, work: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return work(session=session, **kwargs)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        self.engine.dispose()

@@ -1,0 +1,78 @@
+"""Prometheus metrics: HTTP traffic by route template (never by raw path, which holds ids),
+and the job table's shape, counted when scraped."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from batch_service.models import JobState
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class ServiceMetrics:
+    """One registry per app, so several apps in one process (tests) never collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "batch_http_requests",
+            "HTTP requests served",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "batch_http_request_duration_seconds",
+            "Time to the end of the response",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.jobs = Gauge("batch_jobs", "Jobs stored, by state", ["state"], registry=self.registry)
+        self.queue_depth = Gauge("batch_queue_depth", "Jobs waiting to run (QUEUED)", registry=self.registry)
+        self.jobs_finished = Counter(
+            "batch_jobs_finished",
+            "Jobs that reached a terminal state here",
+            ["state"],
+            registry=self.registry,
+        )
+        self.log_lines_written = Counter(
+            "batch_log_lines_written", "Log lines the scheduler wrote", registry=self.registry
+        )
+
+    def render(self, counts: dict[JobState, int]) -> bytes:
+        for state, count in counts.items():
+            self.jobs.labels(state=state.value).set(count)
+        self.queue_depth.set(counts.get(JobState.QUEUED, 0))
+        return generate_latest(self.registry)
+
+
+class RequestMetricsMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware) so it costs little and never buffers SSE streams."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - started)

@@ -1,0 +1,144 @@
+"""Start real server processes on free 127.0.0.1 ports, and always stop them.
+
+Tests use these instead of in-process apps when the behaviour under test crosses a
+process boundary: restarts, kill -9, the connector talking HTTP to the service.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BIN_DIR = Path(sys.executable).parent
+DEFAULT_KEYS = "alice:alice-secret-key,bob:bob-secret-key"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A server started by a test: its command, environment, log file and process."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    is_ready: Callable[[], bool]
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
+            if self.is_ready():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} was not ready after {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill_hard(self) -> None:
+        """SIGKILL the whole process group: no shutdown hooks run, as in a crash."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.kill_hard()
+
+
+@dataclass
+class BatchService:
+    """A running `batch-service` process and how to reach it."""
+
+    server: ServerProcess
+    url: str
+    database_url: str
+
+    def restart(self) -> None:
+        self.server.stop()
+        self.server.start()
+
+    def crash_and_restart(self) -> None:
+        self.server.kill_hard()
+        self.server.start()
+
+
+def _http_ready(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The test process's environment minus any BATCH_* leaking in, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BATCH_")}
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def run_batch_service(
+    workdir: Path,
+    *,
+    api_keys: str = DEFAULT_KEYS,
+    database_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[BatchService]:
+    """Run `batch-service` on a free port with its own SQLite file (unless told otherwise)."""
+    port = port or free_port()
+    database_url = database_url or f"sqlite:///{workdir / 'batch.db'}"
+    settings = {
+        "BATCH_HOST": "127.0.0.1",
+        "BATCH_PORT": str(port),
+        "BATCH_DATABASE_URL": database_url,
+        "BATCH_API_KEYS": api_keys,
+        **(env or {}),
+    }
+    url = f"http://127.0.0.1:{port}"
+    server = ServerProcess(
+        name="batch-service",
+        command=[str(BIN_DIR / "batch-service")],
+        env=base_env(settings),
+        log_path=workdir / f"batch-service-{port}.log",
+        is_ready=_http_ready(f"{url}/readyz"),
+    )
+    server.start()
+    try:
+        yield BatchService(server=server, url=url, database_url=database_url)
+    finally:
+        server.stop()
