@@ -73,8 +73,10 @@ class Scheduler:
                 logger.exception("scheduler tick failed; retrying in %.1f s", RETRY_AFTER_ERROR_SECONDS)
                 delay = RETRY_AFTER_ERROR_SECONDS
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def tick(self) -> TickReport:
         report = await self.db.write(self._tick, now=self._clock())

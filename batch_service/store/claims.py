@@ -87,7 +87,8 @@ def lock_running_jobs(*, session: Session, replica: str) -> list[RunningJob]:
 
 
 def load_specs(*, session: Session, pks: Sequence[int]) -> dict[int, dict[str, Any]]:
-    return dict(session.execute(select(Job.pk, Job.spec).where(Job.pk.in_(pks))).tuples().all())
+    rows = session.execute(select(Job.pk, Job.spec).where(Job.pk.in_(pks)))
+    return {pk: spec for pk, spec in rows}
 
 
 def append_log_lines(*, session: Session, lines: Iterable[dict[str, Any]]) -> None:

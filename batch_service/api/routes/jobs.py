@@ -6,6 +6,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from pydantic import StringConstraints
 
 from batch_service.api.deps import OwnerDep, ServicesDep
 from batch_service.models import JobCreated, JobList, JobPublic, JobSpec, JobState
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 NOT_FOUND = "job not found"
 JOBS_TOKEN = "jobs"
+LabelFilter = Annotated[str, StringConstraints(pattern=r"^[^:]{1,63}:.{0,255}$")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -62,9 +64,7 @@ async def list_jobs(
     owner: OwnerDep,
     services: ServicesDep,
     state: JobState | None = None,
-    label: Annotated[
-        list[str], Query(description="key:value; repeat to require several", pattern=r"^[^:]{1,63}:.{0,255}$")
-    ] = [],  # noqa: B006  (FastAPI copies query defaults)
+    label: Annotated[list[LabelFilter], Query(description="key:value; repeat to require several")] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     page_token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JobList:

@@ -1,0 +1,64 @@
+"""Small factories for talking to the batch API in tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+ALICE = {"Authorization": "Bearer alice-secret-key"}
+BOB = {"Authorization": "Bearer bob-secret-key"}
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"}
+
+
+def job_spec(**overrides: Any) -> dict[str, Any]:
+    """A quick job by default: short, few lines."""
+    return {"name": "test-job", "duration_seconds": 0.2, "log_lines": 4, **overrides}
+
+
+async def submit(client: httpx.AsyncClient, headers: dict[str, str] = ALICE, **spec: Any) -> dict[str, Any]:
+    response = await client.post("/v1/jobs", json=job_spec(**spec), headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def wait_for_state(
+    client: httpx.AsyncClient,
+    job_id: str,
+    states: set[str] = TERMINAL,
+    headers: dict[str, str] = ALICE,
+    within: float = 30.0,
+) -> dict[str, Any]:
+    """Poll until the job is in one of `states`; fail with the last seen job otherwise."""
+    deadline = asyncio.get_running_loop().time() + within
+    job: dict[str, Any] = {}
+    while asyncio.get_running_loop().time() < deadline:
+        response = await client.get(f"/v1/jobs/{job_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        job = response.json()
+        if job["state"] in states:
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {states}; last seen: {job}")
+
+
+async def read_all_logs(
+    client: httpx.AsyncClient, job_id: str, headers: dict[str, str] = ALICE, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Follow next_page_token until the service says the log is complete (token null)."""
+    lines: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if token:
+            params["page_token"] = token
+        response = await client.get(f"/v1/jobs/{job_id}/logs", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        lines.extend(page["lines"])
+        token = page["next_page_token"]
+        if token is None:
+            return lines
+        if not page["lines"]:
+            await asyncio.sleep(0.05)
