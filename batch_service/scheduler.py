@@ -1,8 +1,8 @@
 """The scheduler: an asyncio task in the service that moves jobs forward in time.
 
 It keeps no state the database does not have (the spec cache only saves re-parsing), so a
-restarted process carries on from the tables. Each tick is one write transaction: claim,
-write due log lines, finish what is over, renew leases.
+restarted process carries on from the tables. Each tick is one write transaction: write
+due log lines, finish what is over, renew leases, then claim queued jobs into free slots.
 """
 
 from __future__ import annotations
@@ -96,7 +96,6 @@ class Scheduler:
         lease = {"replica": self.replica, "now": now, "lease_seconds": self.lease_seconds}
         report = TickReport()
         claims.take_over_expired_leases(session=session, **lease)
-        report.started = claims.claim_queued_jobs(session=session, capacity=self.max_running, **lease)
         running = claims.lock_running_jobs(session=session, replica=self.replica)
         self._cache_specs(session, [job.pk for job in running])
 
@@ -137,6 +136,8 @@ class Scheduler:
         claims.append_log_lines(session=session, lines=lines)
         claims.save_job_changes(session=session, changes=changes)
         claims.renew_leases(session=session, **lease)
+        # Claim last, so slots freed by jobs that just finished are filled in the same tick.
+        report.started = claims.claim_queued_jobs(session=session, capacity=self.max_running, **lease)
         session.commit()
         report.lines_written = len(lines)
         live = {job.pk for job in running if job.id not in report.finished}

@@ -33,7 +33,10 @@ def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BATCH_", extra="ignore", cli_kebab_case=True)
+    # hide_input_in_errors: a bad BATCH_API_KEYS must never be echoed back in an error.
+    model_config = SettingsConfigDict(
+        env_prefix="BATCH_", extra="ignore", cli_kebab_case=True, hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         "sqlite:///./batch.db", description="SQLite file (WAL) or postgresql+psycopg://"

@@ -9,9 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from batch_service import __version__
+from batch_service.api.body_limit import BodyLimitMiddleware
 from batch_service.api.deps import inject_faults
+from batch_service.api.errors import validation_error_handler
 from batch_service.api.routes import health, jobs, logs
 from batch_service.api.services import Services
 from batch_service.auth import KeyRing, LogsTokenSigner
@@ -80,10 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Submit simulated batch jobs, follow their state and page their logs. "
         "Every /v1 call needs `Authorization: Bearer <key>`.",
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     for v1_router in (jobs.router, logs.router):  # each router carries its full /v1/... prefix,
         app.include_router(v1_router, dependencies=[Depends(inject_faults)])  # so metrics see whole routes
     app.include_router(health.router)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     return app

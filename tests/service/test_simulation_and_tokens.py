@@ -1,0 +1,43 @@
+"""The pure parts: what a job has done by a moment, and opaque page tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from batch_service.models import JobSpec, JobState
+from batch_service.simulation import progress_at, simulated_line
+from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
+
+
+def test_progress_is_proportional_then_final() -> None:
+    spec = JobSpec(name="p", duration_seconds=10, log_lines=10)
+    assert progress_at(spec, 100, 100).lines_due == 0
+    assert progress_at(spec, 100, 104.9).lines_due == 4
+    assert progress_at(spec, 100, 110) == progress_at(spec, 100, 999)
+    assert progress_at(spec, 100, 110).outcome is JobState.SUCCEEDED
+
+
+def test_the_timeout_wins_when_shorter_than_the_run() -> None:
+    spec = JobSpec(name="p", duration_seconds=10, timeout_seconds=4, log_lines=10)
+    assert progress_at(spec, 0, 3.9).outcome is None
+    done = progress_at(spec, 0, 4)
+    assert (done.outcome, done.lines_due) == (JobState.TIMED_OUT, 4)
+
+
+def test_a_line_is_the_same_whoever_writes_it() -> None:
+    spec = JobSpec(name="p", duration_seconds=10, log_lines=10)
+    assert simulated_line(spec, 50, 3) == simulated_line(spec, 50, 3)
+    assert simulated_line(spec, 50, 3).timestamp == 54.0
+
+
+def test_page_tokens_round_trip_and_are_kind_checked() -> None:
+    token = encode_page_token("logs", 1_000_000)
+    assert decode_page_token("logs", token) == 1_000_000
+    with pytest.raises(InvalidPageToken):
+        decode_page_token("jobs", token)
+
+
+@pytest.mark.parametrize("token", ["", "!!!", "bG9nczo", "bG9nczotMQ", "bG9nczox" + "A" * 40])
+def test_malformed_page_tokens_are_rejected(token: str) -> None:
+    with pytest.raises(InvalidPageToken):
+        decode_page_token("logs", token)
