@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -39,57 +39,46 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
-def _no_nul(text: str) -> str:
-    if "\x00" in text:
-        raise ValueError("must not contain NUL characters")
-    return text
-
-
-def _storable_json(value: Any, where: str = "value") -> Any:
-    """Reject what JSON columns or JSON responses cannot hold: NaN/Infinity and NUL characters."""
+def _finite_json(value: Any) -> Any:
+    """Reject NaN and Infinity, which Python's JSON parser lets in but JSON cannot carry."""
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{where} holds a non-finite number (NaN or Infinity is not JSON)")
-    if isinstance(value, str):
-        _no_nul(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key)
-            _storable_json(item, where)
+        raise ValueError("holds a non-finite number (NaN or Infinity is not JSON)")
+    if isinstance(value, dict):
+        for item in value.values():
+            _finite_json(item)
     elif isinstance(value, list):
         for item in value:
-            _storable_json(item, where)
+            _finite_json(item)
     return value
 
 
-CleanStr = Annotated[str, AfterValidator(_no_nul)]
-JsonObject = Annotated[dict[str, Any], AfterValidator(_storable_json)]
+# Text columns on PostgreSQL cannot hold NUL; saying so in the schema lets clients know.
+NO_NUL = r"^[^\x00]*$"
+JsonObject = Annotated[dict[str, Any], AfterValidator(_finite_json)]
+FailMessage = Annotated[str, StringConstraints(min_length=1, max_length=10_000, pattern=NO_NUL)]
+LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=r"^[^:\x00]+$")]
+LabelValue = Annotated[str, StringConstraints(max_length=255, pattern=NO_NUL)]
 
 
 class JobSpec(BaseModel):
     """What a client asks for. Unknown fields are an error, so typos never pass silently."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: `"log_lines": false` is not 0
 
-    name: CleanStr = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     inputs: JsonObject = Field(default_factory=dict)
     duration_seconds: float = Field(5, ge=0, le=86_400, allow_inf_nan=False)
     timeout_seconds: int = Field(300, ge=1, le=604_800)
     log_lines: int = Field(10, ge=0, le=1_000_000)
-    fail_message: CleanStr | None = Field(None, min_length=1, max_length=10_000)
+    fail_message: (
+        Annotated[str, StringConstraints(min_length=1, max_length=10_000, pattern=NO_NUL)] | None
+    ) = None
     outputs: JsonObject | None = None
-    labels: dict[CleanStr, CleanStr] = Field(default_factory=dict)
-
-    @field_validator("labels")
-    @classmethod
-    def _few_short_labels(cls, labels: dict[str, str]) -> dict[str, str]:
-        if len(labels) > MAX_LABELS:
-            raise ValueError(f"at most {MAX_LABELS} labels")
-        for key, value in labels.items():
-            if not 1 <= len(key) <= 63 or ":" in key:
-                raise ValueError("label keys are 1-63 characters without ':'")
-            if len(value) > 255:
-                raise ValueError("label values are at most 255 characters")
-        return labels
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        max_length=MAX_LABELS,
+        json_schema_extra={"propertyNames": {"minLength": 1, "maxLength": 63, "pattern": r"^[^:\x00]+$"}},
+    )
 
 
 class Job(SQLModel, table=True):
@@ -156,6 +145,12 @@ def rfc3339(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+class ErrorBody(BaseModel):
+    """Every error: FastAPI's shape, `detail` saying what is wrong (a list for 422s)."""
+
+    detail: str | list[dict[str, Any]]
 
 
 class JobPublic(BaseModel):

@@ -7,11 +7,12 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from batch_service import __version__
+from batch_service import __version__, dashboard
 from batch_service.api.body_limit import BodyLimitMiddleware
 from batch_service.api.deps import inject_faults
 from batch_service.api.errors import validation_error_handler
@@ -20,12 +21,18 @@ from batch_service.api.services import Services
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.db import Database
 from batch_service.metrics import RequestMetricsMiddleware, ServiceMetrics
+from batch_service.models import ErrorBody
 from batch_service.ratelimit import RateLimiter
 from batch_service.scheduler import Scheduler, TickReport
 from batch_service.settings import Settings
 from batch_service.store.secrets import get_or_create_secret
 
 MAX_BODY_BYTES = 1024 * 1024
+V1_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid key (WWW-Authenticate: Bearer)"},
+    429: {"model": ErrorBody, "description": "Rate limit exceeded; see Retry-After"},
+    503: {"model": ErrorBody, "description": "Injected fault or not ready; see Retry-After"},
+}
 LOGS_TOKEN_SECRET = "logs_token_key"
 
 
@@ -84,9 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Every /v1 call needs `Authorization: Bearer <key>`.",
         lifespan=lifespan,
     )
-    for v1_router in (jobs.router, logs.router):  # each router carries its full /v1/... prefix,
-        app.include_router(v1_router, dependencies=[Depends(inject_faults)])  # so metrics see whole routes
+    for v1_router in (jobs.router, logs.router):  # each carries its whole /v1/... prefix, for metrics
+        app.include_router(v1_router, dependencies=[Depends(inject_faults)], responses=V1_ERRORS)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
+    app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name=dashboard.STATIC_NAME)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)

@@ -9,13 +9,15 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from pydantic import StringConstraints
 
 from batch_service.api.deps import OwnerDep, ServicesDep
-from batch_service.models import JobCreated, JobList, JobPublic, JobSpec, JobState
+from batch_service.models import ErrorBody, JobCreated, JobList, JobPublic, JobSpec, JobState
 from batch_service.store import jobs as job_store
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 NOT_FOUND = "job not found"
+ABSENT = {404: {"model": ErrorBody, "description": "No such job (or another owner's)"}}
+BAD_TOKEN = {400: {"model": ErrorBody, "description": "Bad page_token"}}
 JOBS_TOKEN = "jobs"
 LabelFilter = Annotated[str, StringConstraints(pattern=r"^[^:]{1,63}:.{0,255}$")]
 IdempotencyKey = Annotated[
@@ -34,8 +36,10 @@ IdempotencyKey = Annotated[
     status_code=status.HTTP_201_CREATED,
     response_model=JobCreated,
     responses={
-        200: {"description": "Idempotent replay: the job first submitted with this key"},
-        409: {"description": "The Idempotency-Key was used with a different spec"},
+        200: {"model": JobCreated, "description": "Idempotent replay: the job first submitted with this key"},
+        409: {"model": ErrorBody, "description": "The Idempotency-Key was used with a different spec"},
+        400: {"model": ErrorBody, "description": "The body is not parseable JSON"},
+        413: {"model": ErrorBody, "description": "Body over 1 MiB"},
     },
 )
 async def submit_job(
@@ -59,7 +63,9 @@ async def submit_job(
     return JobCreated(**public.model_dump(), logs_token=services.logs_tokens.token_for(submission.job.id))
 
 
-@router.get("", response_model=JobList)
+@router.get(
+    "", response_model=JobList, responses={400: {"model": ErrorBody, "description": "Bad page_token"}}
+)
 async def list_jobs(
     owner: OwnerDep,
     services: ServicesDep,
@@ -86,7 +92,9 @@ async def list_jobs(
     return JobList(jobs=[JobPublic.from_job(job) for job in page], next_page_token=next_token)
 
 
-@router.get("/{job_id}", response_model=JobPublic, responses={404: {"description": NOT_FOUND}})
+@router.get(
+    "/{job_id}", response_model=JobPublic, responses={404: {"model": ErrorBody, "description": NOT_FOUND}}
+)
 async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> JobPublic:
     job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id)
     if job is None:
@@ -94,7 +102,11 @@ async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> JobPub
     return JobPublic.from_job(job)
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic, responses={404: {"description": NOT_FOUND}})
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    responses={404: {"model": ErrorBody, "description": NOT_FOUND}},
+)
 async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> JobPublic:
     job = await services.db.write(job_store.cancel_job, owner=owner, job_id=job_id, now=time.time())
     if job is None:

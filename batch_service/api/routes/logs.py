@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from batch_service.api.deps import LogReaderDep, ServicesDep, unauthorized
 from batch_service.api.services import Services
-from batch_service.models import Job, JobState, LogLine, LogLinePublic, LogPage, rfc3339
+from batch_service.models import ErrorBody, Job, JobState, LogLine, LogLinePublic, LogPage, rfc3339
 from batch_service.store import jobs as job_store
 from batch_service.store import logs as log_store
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
@@ -51,8 +51,8 @@ def _public(line: LogLine) -> LogLinePublic:
             "content": {"text/event-stream": {}},
             "description": "A page, or with follow=true an event stream",
         },
-        400: {"description": "Bad page token"},
-        404: {"description": "job not found"},
+        400: {"model": ErrorBody, "description": "Bad page_token"},
+        404: {"model": ErrorBody, "description": "job not found"},
     },
 )
 async def read_logs(

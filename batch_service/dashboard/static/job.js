@@ -1,0 +1,179 @@
+// One job: its facts, spec, outputs or error, a cancel button, and its log followed live
+// over the SSE endpoint (read with fetch, reconnecting with Last-Event-ID) until it ends.
+
+import { apiFetch, apiJson } from "./api.js";
+import { readEvents } from "./sse.js";
+import {
+  TERMINAL,
+  byId,
+  clockTime,
+  formatDuration,
+  h,
+  requireKey,
+  setBadge,
+  timeElement,
+} from "./ui.js";
+
+const POLL_MS = 2000;
+const RETRY_MS = 2000;
+const MAX_LOG_LINES = 2000; // kept in the page; a long log shows its tail
+const LEVELS = new Set(["INFO", "WARNING", "ERROR"]);
+
+const jobId = byId("job").dataset.jobId;
+const path = `/jobs/${encodeURIComponent(jobId)}`;
+const banner = byId("job-error");
+const cancelButton = byId("cancel");
+const logs = byId("logs");
+const logStatus = byId("log-status");
+
+let job = null;
+let pollTimer = null;
+let nextSeq = 0;
+let logEnded = false;
+let pending = [];
+
+const report = requireKey(start);
+
+async function start() {
+  if (await refreshJob()) followLogs(job.log_line_count);
+}
+
+// Fetch and show the job; poll again while it can still change. False if it is not there.
+async function refreshJob() {
+  clearTimeout(pollTimer);
+  try {
+    render(await apiJson(path));
+    banner.hidden = true;
+  } catch (error) {
+    if (error.status === 404) {
+      byId("job-body").hidden = true;
+      banner.textContent = "Job not found. It does not exist, or it belongs to another API key.";
+      banner.hidden = false;
+      return false;
+    }
+    report(error, banner);
+    if (error.status === 401) return false;
+  }
+  if (!job || !TERMINAL.has(job.state)) pollTimer = setTimeout(refreshJob, POLL_MS);
+  return job !== null;
+}
+
+function render(current) {
+  job = current;
+  document.title = `${job.name} · Batch service`;
+  byId("job-body").hidden = false;
+  byId("job-name").textContent = job.name;
+  setBadge(byId("job-state"), job.state);
+  byId("job-id").textContent = job.id;
+  byId("job-created").replaceChildren(timeElement(job.created_at));
+  byId("job-started").replaceChildren(timeElement(job.started_at));
+  byId("job-finished").replaceChildren(timeElement(job.finished_at));
+  byId("job-duration").textContent = formatDuration(job);
+  byId("job-lines").textContent = String(job.log_line_count);
+  const labels = Object.entries(job.labels).map(([k, v]) => h("span", { className: "chip", text: `${k}: ${v}` }));
+  byId("job-labels").replaceChildren(...(labels.length ? labels : [h("span", { className: "muted", text: "none" })]));
+  byId("error-section").hidden = job.error === null;
+  byId("job-failure").textContent = job.error ?? "";
+  byId("job-outputs").textContent =
+    job.outputs === null ? outputsPlaceholder(job.state) : JSON.stringify(job.outputs, null, 2);
+  byId("job-spec").textContent = JSON.stringify(job.spec, null, 2);
+  cancelButton.hidden = TERMINAL.has(job.state);
+}
+
+function outputsPlaceholder(state) {
+  return TERMINAL.has(state) ? `No outputs: the job ended ${state}.` : "Outputs appear when the job succeeds.";
+}
+
+cancelButton.addEventListener("click", async () => {
+  cancelButton.disabled = true;
+  try {
+    render(await apiJson(`${path}/cancel`, { method: "POST" }));
+  } catch (error) {
+    report(error, banner);
+  } finally {
+    cancelButton.disabled = false;
+  }
+});
+
+function setLogStatus(phase, text) {
+  logStatus.dataset.phase = phase;
+  logStatus.textContent = text;
+}
+
+// Follow the log until the service sends `end`; after a dropped connection, resume from
+// the last line seen (Last-Event-ID), so no line is shown twice or missed.
+async function followLogs(lineCount) {
+  if (lineCount > MAX_LOG_LINES) {
+    nextSeq = lineCount - MAX_LOG_LINES;
+    showSkipped();
+  }
+  logs.dataset.empty = "Waiting for log lines…";
+  while (!logEnded) {
+    setLogStatus("live", "Following live");
+    try {
+      const headers = { Accept: "text/event-stream" };
+      if (nextSeq > 0) headers["Last-Event-ID"] = String(nextSeq - 1);
+      const response = await apiFetch(`${path}/logs?follow=true`, { headers });
+      await readEvents(response, onLogEvent);
+    } catch (error) {
+      if (error.status === 401 || error.status === 404) {
+        report(error, banner);
+        setLogStatus("stopped", "Stopped");
+        return;
+      }
+    }
+    if (!logEnded) {
+      setLogStatus("retrying", "Connection lost, reconnecting…");
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+}
+
+function onLogEvent(event) {
+  const data = JSON.parse(event.data);
+  if (event.type === "line") {
+    pending.push(data);
+    if (pending.length === 1) setTimeout(flushLines, 0);
+  } else if (event.type === "end") {
+    logEnded = true;
+    flushLines();
+    logs.dataset.empty = "This job wrote no log lines.";
+    setLogStatus("ended", `Ended ${data.state} · ${data.log_line_count} lines`);
+    refreshJob();
+  }
+}
+
+// Append what arrived in one go, keep only the newest lines, and stay pinned to the bottom
+// unless the reader scrolled up to look at something.
+function flushLines() {
+  if (pending.length === 0) return;
+  const pinned = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 8;
+  logs.append(...pending.map(lineNode));
+  nextSeq = pending.at(-1).seq + 1;
+  pending = [];
+  let dropped = false;
+  while (logs.childElementCount > MAX_LOG_LINES) {
+    logs.firstElementChild.remove();
+    dropped = true;
+  }
+  if (dropped) showSkipped();
+  if (pinned) logs.scrollTop = logs.scrollHeight;
+}
+
+function showSkipped() {
+  const note = byId("log-skipped");
+  note.textContent =
+    `Showing the last ${MAX_LOG_LINES} lines. Page through all of them with ` +
+    `GET /v1/jobs/${jobId}/logs.`;
+  note.hidden = false;
+}
+
+function lineNode(line) {
+  const level = LEVELS.has(line.level) ? line.level : "INFO";
+  return h("div", { className: `log-line level-${level.toLowerCase()}`, attrs: { "data-seq": line.seq } }, [
+    h("span", { className: "log-seq", text: String(line.seq) }),
+    h("span", { className: "log-time", text: clockTime(line.timestamp), attrs: { title: line.timestamp } }),
+    h("span", { className: "log-level", text: line.level }),
+    h("span", { className: "log-message", text: line.message }),
+  ]);
+}
