@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 import httpx
 
 BIN_DIR = Path(sys.executable).parent
@@ -140,5 +141,79 @@ def run_batch_service(
     server.start()
     try:
         yield BatchService(server=server, url=url, database_url=database_url)
+    finally:
+        server.stop()
+
+
+def command_ready(
+    command: list[str], env: Mapping[str, str], cwd: Path | None = None, timeout: float = 10.0
+) -> Callable[[], bool]:
+    """A readiness check that runs `command` and is ready when it exits 0.
+
+    For probes that are themselves commands, such as a compose healthcheck's `test`: running
+    the very command proves more than a look-alike HTTP call would.
+    """
+
+    def check() -> bool:
+        try:
+            done = subprocess.run(command, env=dict(env), cwd=cwd, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return done.returncode == 0
+
+    return check
+
+
+@dataclass
+class ConnectorServer:
+    """A running `c0` (the SDK's connector server) and its gRPC address."""
+
+    server: ServerProcess
+    address: str
+
+
+def _grpc_ready(address: str) -> Callable[[], bool]:
+    def check() -> bool:
+        with grpc.insecure_channel(address) as channel:
+            try:
+                grpc.channel_ready_future(channel).result(timeout=1.0)
+            except grpc.FutureTimeoutError:
+                return False
+            return True
+
+    return check
+
+
+@contextmanager
+def run_connector_server(
+    workdir: Path,
+    *,
+    api_url: str,
+    api_key: str | None = None,
+    modules: tuple[str, ...] = ("my_connector",),
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[ConnectorServer]:
+    """Run `c0` on a free port (and a free Prometheus port), talking to the batch API at `api_url`.
+
+    `modules=()` starts plain `c0`, which finds connectors through their entry points only.
+    c0 serves gRPC only once its connectors are loaded, so a ready channel means ready.
+    """
+    port = port or free_port()
+    command = [str(BIN_DIR / "c0"), "--port", str(port), "--prometheus_port", str(free_port())]
+    for module in modules:
+        command += ["--modules", module]
+    settings = {"BATCH_API_URL": api_url, **({"BATCH_API_KEY": api_key} if api_key else {}), **(env or {})}
+    address = f"127.0.0.1:{port}"
+    server = ServerProcess(
+        name="c0",
+        command=command,
+        env=base_env(settings),
+        log_path=workdir / f"c0-{port}.log",
+        is_ready=_grpc_ready(address),
+    )
+    server.start()
+    try:
+        yield ConnectorServer(server=server, address=address)
     finally:
         server.stop()

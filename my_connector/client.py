@@ -1,0 +1,310 @@
+"""An async client for the batch API (DESIGN.md section 1), and nothing Flyte-specific.
+
+It knows the API only through HTTP and the small models below (never the service's own
+code), so it works against any deployment of the API. Three decisions live here:
+
+* **One pooled `httpx.AsyncClient` per event loop.** httpx pools connections per loop, and a
+  pooled connection opened on one loop cannot be awaited from another. `c0` serves every
+  call from one loop, but a local `flyte.run` drives the connector from its own loop, and
+  tests from theirs, so the client keeps one `AsyncClient` per running loop.
+* **Retries with stamina.** Connect errors, timeouts, 5xx and 429 are retried with
+  exponential backoff and jitter, honoring `Retry-After`, within a bound of attempts and
+  time. POST is safe to retry because every create carries an `Idempotency-Key`.
+* **Errors a user can act on.** A 4xx other than 429 is not retried and raises
+  `BatchApiError` naming the call, the status and the service's `detail`. Keys and tokens
+  travel only in headers, so they never reach a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import stamina
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from my_connector.settings import ConnectorSettings
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Failures after which the same request may well succeed. Others (a bad URL scheme, a
+# proxy refusing us) would fail identically on every attempt.
+TRANSIENT_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class BatchApiError(Exception):
+    """The batch API refused a call, or answered something this client cannot read."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = detail
+
+
+class JobNotFound(BatchApiError):
+    """404: the job does not exist, or belongs to another owner (the API does not say which)."""
+
+
+class BatchServiceUnavailable(BatchApiError):
+    """The service kept failing transiently (connect errors, timeouts, 5xx, 429) past the retry bound."""
+
+
+class JobRequest(BaseModel):
+    """The job spec `POST /v1/jobs` accepts. Unset fields are left out, so the service's defaults apply."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    inputs: dict[str, Any] = {}
+    duration_seconds: float | None = None
+    timeout_seconds: int | None = None
+    log_lines: int | None = None
+    fail_message: str | None = None
+    outputs: dict[str, Any] | None = None
+    labels: dict[str, str] = {}
+
+
+class _AcceptedSpec(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    timeout_seconds: int
+
+
+class BatchJob(BaseModel):
+    """The part of the job resource the connector needs; new fields from the service are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    state: str
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    spec: _AcceptedSpec
+    log_line_count: int = 0
+
+
+class SubmittedJob(BatchJob):
+    """The create response (and its idempotent replay): the only place the logs token is shown."""
+
+    logs_token: str
+
+
+class LogEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    seq: int
+    timestamp: datetime
+    level: str
+    message: str
+
+
+class LogPage(BaseModel):
+    """One page of a job's log. `next_page_token` is null only once the job is terminal and drained."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lines: list[LogEntry]
+    next_page_token: str | None
+
+
+class _TransientStatus(Exception):
+    """A 5xx or 429 answer, raised inside the retry loop so stamina can decide to try again."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code} {response.reason_phrase}")
+        self.response = response
+        self.retry_after = retry_after_seconds(response)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` as seconds from now: either delay-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def error_detail(response: httpx.Response) -> str:
+    """The service's `detail`, flattened: FastAPI's 422 list becomes `field: message; …`."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return response.text[:500] or response.reason_phrase
+    if isinstance(detail, list):
+        return "; ".join(_describe_validation_error(item) for item in detail)
+    return str(detail) if detail is not None else response.reason_phrase
+
+
+def _describe_validation_error(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    where = ".".join(str(part) for part in item.get("loc", ()))
+    return f"{where}: {item.get('msg', '')}" if where else str(item.get("msg", item))
+
+
+class BatchApiClient:
+    """Calls the batch API with retries; one instance per process, one pooled client per event loop.
+
+    A loop's client is dropped once that loop has closed (noticed when a new loop arrives).
+    `transport` exists for tests (`httpx.MockTransport`); production uses httpx's default.
+    """
+
+    def __init__(
+        self, settings: ConnectorSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.base_url = settings.api_url.rstrip("/")
+        self._transport = transport
+        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._lock = threading.Lock()
+
+    def logs_url(self, job_id: str) -> str:
+        return f"{self.base_url}/v1/jobs/{quote(job_id, safe='')}/logs"
+
+    async def submit_job(
+        self, spec: JobRequest, *, api_key: str | None, idempotency_key: str
+    ) -> SubmittedJob:
+        """Create a job; the same `idempotency_key` and spec always return the same job."""
+        response = await self._call(
+            "POST",
+            "/v1/jobs",
+            bearer=api_key,
+            json=spec.model_dump(mode="json", exclude_none=True),
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return _parse(SubmittedJob, response)
+
+    async def get_job(self, job_id: str, *, api_key: str | None) -> BatchJob:
+        return _parse(BatchJob, await self._call("GET", _job_path(job_id), bearer=api_key))
+
+    async def cancel_job(self, job_id: str, *, api_key: str | None) -> BatchJob:
+        """Cancel a queued or running job; a terminal job comes back unchanged."""
+        return _parse(BatchJob, await self._call("POST", f"{_job_path(job_id)}/cancel", bearer=api_key))
+
+    async def get_log_page(
+        self, job_id: str, *, logs_token: str, page_token: str | None, limit: int
+    ) -> LogPage:
+        """One page of logs, read with the job-scoped logs token rather than an owner's key."""
+        params: dict[str, str | int] = {"limit": limit}
+        if page_token:
+            params["page_token"] = page_token
+        response = await self._call("GET", f"{_job_path(job_id)}/logs", bearer=logs_token, params=params)
+        return _parse(LogPage, response)
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._clients.get(loop)
+            if client is None:
+                for closed in [other for other in self._clients if other.is_closed()]:
+                    del self._clients[closed]
+                client = self._clients[loop] = httpx.AsyncClient(
+                    base_url=self.base_url,
+                    transport=self._transport,
+                    timeout=httpx.Timeout(
+                        self.settings.request_timeout_seconds, connect=self.settings.connect_timeout_seconds
+                    ),
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                    headers={"User-Agent": "flyte-batch-connector"},
+                )
+            return client
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        bearer: str | None,
+        json: Any = None,
+        params: dict[str, str | int] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one API call, retrying transient failures; raise `BatchApiError` for the rest.
+
+        Without a bearer no `Authorization` header is sent: a service run with
+        `BATCH_ALLOW_ANONYMOUS` accepts that, any other answers 401.
+        """
+        http = self._http()
+        request_headers = dict(headers or {})
+        if bearer is not None:
+            request_headers["Authorization"] = f"Bearer {bearer}"
+        attempts = 0
+        try:
+            async for attempt in stamina.retry_context(
+                on=self._retry_backoff,
+                attempts=self.settings.retry_attempts,
+                timeout=self.settings.retry_timeout_seconds,
+                wait_initial=0.2,
+                wait_max=5.0,
+                wait_jitter=0.5,
+            ):
+                with attempt:
+                    attempts += 1
+                    response = await http.request(
+                        method, path, json=json, params=params, headers=request_headers
+                    )
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _TransientStatus(response)
+        except _TransientStatus as exc:
+            detail = error_detail(exc.response)
+            raise BatchServiceUnavailable(
+                f"batch API at {self.base_url} kept failing {method} {path} after {attempts} attempts: "
+                f"{exc}: {detail}",
+                status_code=exc.response.status_code,
+                detail=detail,
+            ) from None
+        except TRANSIENT_TRANSPORT_ERRORS as exc:
+            raise BatchServiceUnavailable(
+                f"batch API at {self.base_url} unreachable for {method} {path} after {attempts} attempts: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if response.is_error:
+            raise _refusal(method, path, response)
+        return response
+
+    def _retry_backoff(self, exc: Exception) -> bool | float:
+        """stamina's hook: False = give up now, True = usual backoff, a float = wait that long."""
+        if isinstance(exc, _TransientStatus):
+            if exc.retry_after is None:
+                return True
+            return min(exc.retry_after, self.settings.retry_after_cap_seconds)
+        return isinstance(exc, TRANSIENT_TRANSPORT_ERRORS)
+
+
+def _job_path(job_id: str) -> str:
+    return f"/v1/jobs/{quote(job_id, safe='')}"
+
+
+def _refusal(method: str, path: str, response: httpx.Response) -> BatchApiError:
+    detail = error_detail(response)
+    error_type = JobNotFound if response.status_code == 404 else BatchApiError
+    return error_type(
+        f"batch API refused {method} {path}: {response.status_code} {response.reason_phrase}: {detail}",
+        status_code=response.status_code,
+        detail=detail,
+    )
+
+
+def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        request = response.request
+        raise BatchApiError(
+            f"batch API answered {request.method} {request.url.path} with an unexpected body "
+            f"({exc.error_count()} problems, first: {exc.errors()[0]['msg']})",
+            status_code=response.status_code,
+        ) from None

@@ -1,0 +1,72 @@
+"""The `batch_job` task plugin: what a workflow author writes to run a job on the batch service.
+
+`BatchJobTask` carries no code of its own. Flyte serializes its `BatchJobConfig` into the
+task template's `custom`, and the connector that serves `batch_job` (in `c0`, or in
+process for a local `flyte.run`, via `AsyncConnectorExecutorMixin`) turns it into a job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from flyte.connectors import AsyncConnectorExecutorMixin
+from flyte.extend import TaskTemplate
+from flyte.models import NativeInterface, SerializationContext
+
+from my_connector.connector import TASK_TYPE
+
+
+@dataclass
+class BatchJobConfig:
+    """The job spec fields a task fixes (DESIGN.md section 1); the task's inputs become the job's.
+
+    Attributes:
+        timeout_seconds: the job ends TIMED_OUT (the task FAILED) if it runs longer.
+        duration_seconds: simulated run time; None leaves the service's default.
+        log_lines: lines the job writes over its run.
+        labels: job labels, for filtering jobs in the service.
+        fail_message: make the job fail with this error (for demos and tests).
+    """
+
+    timeout_seconds: int = 300
+    duration_seconds: float | None = None
+    log_lines: int = 10
+    labels: dict[str, str] = field(default_factory=dict)
+    fail_message: str | None = None
+
+
+class BatchJobTask(AsyncConnectorExecutorMixin, TaskTemplate):
+    """A task that runs as one batch job.
+
+    `api_key` is the *name* of a Flyte secret holding the owner's key for the batch API;
+    Flyte resolves it (from the environment, in a local run) and hands the value to the
+    connector. Without it the connector uses its own `BATCH_API_KEY`.
+    """
+
+    _TASK_TYPE = TASK_TYPE
+
+    def __init__(
+        self,
+        name: str,
+        plugin_config: BatchJobConfig,
+        inputs: dict[str, type] | None = None,
+        outputs: dict[str, type] | None = None,
+        api_key: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            name=name,
+            interface=NativeInterface({k: (v, None) for k, v in (inputs or {}).items()}, outputs or {}),
+            task_type=self._TASK_TYPE,
+            image=None,
+            **kwargs,
+        )
+        self.plugin_config = plugin_config
+        self.api_key = api_key
+
+    def custom_config(self, sctx: SerializationContext) -> dict[str, Any]:
+        config = {k: v for k, v in asdict(self.plugin_config).items() if v is not None}
+        if self.api_key is not None:
+            config["secrets"] = {"api_key": self.api_key}  # the secret's name, never its value
+        return config

@@ -1,0 +1,90 @@
+"""`flyte.run` with no Flyte config: the task runs in process against a real batch service."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.connector.conftest import ALICE_KEY, BOB_KEY
+from tests.utils.servers import BatchService, base_env
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_locally(
+    command: list[str], home: Path, service: BatchService, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` as a user would, with a bare HOME so that no Flyte config can be found.
+
+    Wide COLUMNS keeps Flyte's rich console from wrapping the messages the tests look for.
+    """
+    environment = base_env({"BATCH_API_URL": service.url, "HOME": str(home), "COLUMNS": "1000", **env})
+    for config_variable in ("UCTL_CONFIG", "FLYTECTL_CONFIG"):
+        environment.pop(config_variable, None)
+    return subprocess.run(
+        [sys.executable, *command], cwd=REPO, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def jobs_of(service: BatchService, key: str) -> list[dict[str, object]]:
+    response = httpx.get(f"{service.url}/v1/jobs", headers={"Authorization": f"Bearer {key}"})
+    response.raise_for_status()
+    return response.json()["jobs"]
+
+
+def test_main_py_runs_locally_and_prints_the_result(live_service: BatchService, tmp_path: Path) -> None:
+    done = run_locally(["main.py", "--name", "hello"], tmp_path, live_service, BATCH_API_KEY=ALICE_KEY)
+
+    assert done.returncode == 0, done.stderr
+    (job,) = [job for job in jobs_of(live_service, ALICE_KEY) if job["name"] == "my_batch_job"]
+    assert job["inputs"] == {"name": "hello"}
+    assert done.stdout.strip().splitlines()[-1] == f"output-from-{job['id']}"
+    assert ALICE_KEY not in done.stdout + done.stderr
+
+
+def test_a_failing_job_raises_with_the_services_error(live_service: BatchService, tmp_path: Path) -> None:
+    done = run_locally(
+        ["-m", "tests.connector.local_run", "--fail-message", "disk full on node 7"],
+        tmp_path,
+        live_service,
+        BATCH_API_KEY=ALICE_KEY,
+    )
+
+    assert done.returncode != 0
+    assert "RuntimeUserError: Failed to run the task local_batch_job" in done.stdout
+    assert "failed: disk full on node 7" in done.stdout
+    assert "result:" not in done.stdout
+
+
+def test_a_per_task_key_resolves_from_the_environment(live_service: BatchService, tmp_path: Path) -> None:
+    done = run_locally(
+        ["-m", "tests.connector.local_run", "--name", "bobs", "--api-key-secret", "BOB_BATCH_KEY"],
+        tmp_path,
+        live_service,
+        BOB_BATCH_KEY=BOB_KEY,
+    )
+
+    assert done.returncode == 0, done.stderr
+    (job,) = [job for job in jobs_of(live_service, BOB_KEY) if job["inputs"] == {"name": "bobs"}]
+    assert f"result: output-from-{job['id']}" in done.stdout
+    assert all(job["inputs"] != {"name": "bobs"} for job in jobs_of(live_service, ALICE_KEY))
+    assert BOB_KEY not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("env", [{}, {"BATCH_API_KEY": ALICE_KEY}])
+def test_a_named_secret_missing_from_the_environment_is_an_error(
+    live_service: BatchService, tmp_path: Path, env: dict[str, str]
+) -> None:
+    done = run_locally(
+        ["-m", "tests.connector.local_run", "--api-key-secret", "NOT_SET_BATCH_KEY"],
+        tmp_path,
+        live_service,
+        **env,
+    )
+
+    assert done.returncode != 0
+    assert "Secret NOT_SET_BATCH_KEY not found in environment" in done.stdout
