@@ -50,16 +50,21 @@ class ServiceMetrics:
 
 
 class RequestMetricsMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware) so it costs little and never buffers SSE streams."""
+    """Pure ASGI (no BaseHTTPMiddleware) so it costs little and never buffers SSE streams.
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+    It finds the metrics on the app's state, where the lifespan puts them, so that building
+    the app creates no registry.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        services = getattr(scope["app"].state, "services", None) if scope["type"] == "http" else None
+        if services is None:
             await self.app(scope, receive, send)
             return
+        metrics: ServiceMetrics = services.metrics
         started = time.perf_counter()
         status = 500
 
@@ -74,5 +79,5 @@ class RequestMetricsMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
-            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
-            self.metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - started)
+            metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - started)

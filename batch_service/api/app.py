@@ -36,53 +36,63 @@ V1_ERRORS: dict[int | str, dict[str, Any]] = {
 LOGS_TOKEN_SECRET = "logs_token_key"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; settings come from the environment unless given."""
-    settings = settings or Settings()
+async def start_services(settings: Settings) -> Services:
+    """Migrate, load the signing key, and build what the handlers share (not yet ticking)."""
+    db = Database(settings.database_url)
+    await asyncio.to_thread(db.migrate)
+    signing_key = (
+        settings.secret_key.get_secret_value()
+        if settings.secret_key
+        else await db.write(
+            get_or_create_secret, name=LOGS_TOKEN_SECRET, generate=lambda: secrets.token_urlsafe(32)
+        )
+    )
     metrics = ServiceMetrics()
+
+    def record(report: TickReport) -> None:
+        for state in report.finished.values():
+            metrics.jobs_finished.labels(state=state.value).inc()
+        metrics.log_lines_written.inc(report.lines_written)
+
+    scheduler = Scheduler(
+        db,
+        max_running=settings.max_running,
+        lease_seconds=settings.lease_seconds,
+        tick_seconds=settings.tick_seconds,
+        on_tick=record,
+    )
+    await scheduler.start()
+    return Services(
+        settings=settings,
+        db=db,
+        keys=KeyRing(settings.parsed_api_keys, allow_anonymous=settings.allow_anonymous),
+        logs_tokens=LogsTokenSigner(signing_key),
+        limiter=RateLimiter(settings.rate_limit),
+        scheduler=scheduler,
+        metrics=metrics,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Without `settings`, BATCH_* is read when the app starts, not now.
+
+    Building is side-effect free (no settings, no database, no metrics registry), so a module
+    may build the app where the service's keys are absent and pickle it: Flyte's
+    FastAPIAppEnvironment does both on the machine that deploys it.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
-        await asyncio.to_thread(db.migrate)
-        signing_key = (
-            settings.secret_key.get_secret_value()
-            if settings.secret_key
-            else await db.write(
-                get_or_create_secret, name=LOGS_TOKEN_SECRET, generate=lambda: secrets.token_urlsafe(32)
-            )
-        )
-
-        def record(report: TickReport) -> None:
-            for state in report.finished.values():
-                metrics.jobs_finished.labels(state=state.value).inc()
-            metrics.log_lines_written.inc(report.lines_written)
-
-        scheduler = Scheduler(
-            db,
-            max_running=settings.max_running,
-            lease_seconds=settings.lease_seconds,
-            tick_seconds=settings.tick_seconds,
-            on_tick=record,
-        )
-        await scheduler.start()
-        app.state.services = Services(
-            settings=settings,
-            db=db,
-            keys=KeyRing(settings.parsed_api_keys, allow_anonymous=settings.allow_anonymous),
-            logs_tokens=LogsTokenSigner(signing_key),
-            limiter=RateLimiter(settings.rate_limit),
-            scheduler=scheduler,
-            metrics=metrics,
-        )
-        ticking = asyncio.create_task(scheduler.run_forever(), name="scheduler")
+        services = await start_services(settings or Settings())
+        app.state.services = services
+        ticking = asyncio.create_task(services.scheduler.run_forever(), name="scheduler")
         try:
             yield
         finally:
             ticking.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticking
-            db.close()
+            services.db.close()
 
     app = FastAPI(
         title="Batch service",
@@ -98,5 +108,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name=dashboard.STATIC_NAME)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestMetricsMiddleware)
     return app

@@ -69,7 +69,7 @@ function render(current) {
   byId("job-started").replaceChildren(timeElement(job.started_at));
   byId("job-finished").replaceChildren(timeElement(job.finished_at));
   byId("job-duration").textContent = formatDuration(job);
-  byId("job-lines").textContent = String(job.log_line_count);
+  showLineCount();
   const labels = Object.entries(job.labels).map(([k, v]) => h("span", { className: "chip", text: `${k}: ${v}` }));
   byId("job-labels").replaceChildren(...(labels.length ? labels : [h("span", { className: "muted", text: "none" })]));
   byId("error-section").hidden = job.error === null;
@@ -158,6 +158,12 @@ function flushLines() {
   }
   if (dropped) showSkipped();
   if (pinned) logs.scrollTop = logs.scrollHeight;
+  showLineCount();
+}
+
+// The stream runs ahead of the job's polled count; show whichever is further along.
+function showLineCount() {
+  byId("job-lines").textContent = String(Math.max(job?.log_line_count ?? 0, nextSeq));
 }
 
 function showSkipped() {

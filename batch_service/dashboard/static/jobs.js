@@ -2,7 +2,7 @@
 // next_page_token, and refreshed every few seconds so state changes show up by themselves.
 
 import { apiJson } from "./api.js";
-import { byId, formatDuration, h, jobUrl, requireKey, stateBadge, timeElement } from "./ui.js";
+import { byId, clock, formatDuration, h, jobUrl, requireKey, stateBadge, timeElement } from "./ui.js";
 
 const REFRESH_MS = 3000;
 
@@ -51,7 +51,7 @@ function render(page) {
   older.disabled = !nextToken;
   newer.disabled = pageTokens.length === 1;
   byId("page-label").textContent = `Page ${pageTokens.length}`;
-  byId("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  byId("updated").textContent = `Updated ${clock(new Date())}`;
 }
 
 function row(job) {

@@ -42,10 +42,11 @@ export function formatTime(iso) {
   return `${date} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
 }
 
+export const clock = (t) => `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+
 export function clockTime(iso) {
   const t = new Date(iso);
-  const millis = String(t.getMilliseconds()).padStart(3, "0");
-  return `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}.${millis}`;
+  return `${clock(t)}.${String(t.getMilliseconds()).padStart(3, "0")}`;
 }
 
 export function timeElement(iso) {
