@@ -26,8 +26,17 @@ from urllib.parse import quote
 
 import httpx
 import stamina
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from my_connector.api import (
+    BatchApiError,
+    BatchJob,
+    BatchServiceUnavailable,
+    JobNotFound,
+    JobRequest,
+    LogPage,
+    SubmittedJob,
+)
 from my_connector.settings import ConnectorSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -35,81 +44,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # Failures after which the same request may well succeed. Others (a bad URL scheme, a
 # proxy refusing us) would fail identically on every attempt.
 TRANSIENT_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-
-
-class BatchApiError(Exception):
-    """The batch API refused a call, or answered something this client cannot read."""
-
-    def __init__(self, message: str, *, status_code: int | None = None, detail: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.detail = detail
-
-
-class JobNotFound(BatchApiError):
-    """404: the job does not exist, or belongs to another owner (the API does not say which)."""
-
-
-class BatchServiceUnavailable(BatchApiError):
-    """The service kept failing transiently (connect errors, timeouts, 5xx, 429) past the retry bound."""
-
-
-class JobRequest(BaseModel):
-    """The job spec `POST /v1/jobs` accepts. Unset fields are left out, so the service's defaults apply."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    inputs: dict[str, Any] = {}
-    duration_seconds: float | None = None
-    timeout_seconds: int | None = None
-    log_lines: int | None = None
-    fail_message: str | None = None
-    outputs: dict[str, Any] | None = None
-    labels: dict[str, str] = {}
-
-
-class _AcceptedSpec(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    timeout_seconds: int
-
-
-class BatchJob(BaseModel):
-    """The part of the job resource the connector needs; new fields from the service are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    state: str
-    outputs: dict[str, Any] | None = None
-    error: str | None = None
-    spec: _AcceptedSpec
-    log_line_count: int = 0
-
-
-class SubmittedJob(BatchJob):
-    """The create response (and its idempotent replay): the only place the logs token is shown."""
-
-    logs_token: str
-
-
-class LogEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    seq: int
-    timestamp: datetime
-    level: str
-    message: str
-
-
-class LogPage(BaseModel):
-    """One page of a job's log. `next_page_token` is null only once the job is terminal and drained."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    lines: list[LogEntry]
-    next_page_token: str | None
 
 
 class _TransientStatus(Exception):

@@ -32,8 +32,7 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from my_connector.client import (
-    BatchApiClient,
+from my_connector.api import (
     BatchApiError,
     BatchJob,
     BatchServiceUnavailable,
@@ -41,6 +40,7 @@ from my_connector.client import (
     JobRequest,
     LogEntry,
 )
+from my_connector.client import BatchApiClient
 from my_connector.settings import ConnectorSettings
 
 T = TypeVar("T")

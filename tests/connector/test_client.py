@@ -14,14 +14,8 @@ import httpx
 import pytest
 import stamina
 
-from my_connector.client import (
-    BatchApiClient,
-    BatchApiError,
-    BatchServiceUnavailable,
-    JobNotFound,
-    JobRequest,
-    retry_after_seconds,
-)
+from my_connector.api import BatchApiError, BatchServiceUnavailable, JobNotFound, JobRequest
+from my_connector.client import BatchApiClient, retry_after_seconds
 from my_connector.settings import ConnectorSettings
 from tests.connector.fake_api import FakeBatchApi
 

@@ -1,0 +1,87 @@
+"""What the batch API says, as this connector reads it: the job resource, log pages, errors.
+
+Written from the API contract (DESIGN.md section 1), not imported from the service, so the
+connector works against any deployment of the API. Fields the service adds are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class BatchApiError(Exception):
+    """The batch API refused a call, or answered something this client cannot read."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = detail
+
+
+class JobNotFound(BatchApiError):
+    """404: the job does not exist, or belongs to another owner (the API does not say which)."""
+
+
+class BatchServiceUnavailable(BatchApiError):
+    """The service kept failing transiently (connect errors, timeouts, 5xx, 429) past the retry bound."""
+
+
+class JobRequest(BaseModel):
+    """The job spec `POST /v1/jobs` accepts. Unset fields are left out, so the service's defaults apply."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    inputs: dict[str, Any] = {}
+    duration_seconds: float | None = None
+    timeout_seconds: int | None = None
+    log_lines: int | None = None
+    fail_message: str | None = None
+    outputs: dict[str, Any] | None = None
+    labels: dict[str, str] = {}
+
+
+class _AcceptedSpec(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    timeout_seconds: int
+
+
+class BatchJob(BaseModel):
+    """The part of the job resource the connector needs; new fields from the service are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    state: str
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    spec: _AcceptedSpec
+    log_line_count: int = 0
+
+
+class SubmittedJob(BatchJob):
+    """The create response (and its idempotent replay): the only place the logs token is shown."""
+
+    logs_token: str
+
+
+class LogEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    seq: int
+    timestamp: datetime
+    level: str
+    message: str
+
+
+class LogPage(BaseModel):
+    """One page of a job's log. `next_page_token` is null only once the job is terminal and drained."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lines: list[LogEntry]
+    next_page_token: str | None
