@@ -16,14 +16,14 @@ from flyte.config import get_config_file
 
 from my_connector.task import BatchJobConfig, BatchJobTask
 
-batch_job = BatchJobTask(
+my_batch_job = BatchJobTask(
     name="my_batch_job",
     plugin_config=BatchJobConfig(timeout_seconds=60),
     inputs={"name": str},
     outputs={"result": str},
 )
 
-flyte.TaskEnvironment.from_task("batch-job-env", batch_job)
+flyte.TaskEnvironment.from_task("batch-job-env", my_batch_job)
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Run my_batch_job, remotely if a Flyte config is found.")
@@ -35,7 +35,7 @@ if __name__ == "__main__":
         flyte.init_from_config(root_dir=Path(__file__).parent)
     else:
         flyte.init()
-    run = flyte.run(batch_job, name=args.name)
+    run = flyte.run(my_batch_job, name=args.name)
     if remote:
         print(run.url)
         run.wait()

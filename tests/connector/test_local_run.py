@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_locally(
-    command: list[str], home: Path, service: BatchService, **env: str
+    command: list[str], home: Path, service: BatchService, program: str = sys.executable, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `command` as a user would, with a bare HOME so that no Flyte config can be found.
 
@@ -26,7 +26,7 @@ def run_locally(
     for config_variable in ("UCTL_CONFIG", "FLYTECTL_CONFIG"):
         environment.pop(config_variable, None)
     return subprocess.run(
-        [sys.executable, *command], cwd=REPO, env=environment, capture_output=True, text=True, timeout=120
+        [program, *command], cwd=REPO, env=environment, capture_output=True, text=True, timeout=120
     )
 
 
@@ -88,3 +88,18 @@ def test_a_named_secret_missing_from_the_environment_is_an_error(
 
     assert done.returncode != 0
     assert "Secret NOT_SET_BATCH_KEY not found in environment" in done.stdout
+
+
+def test_flyte_run_local_runs_the_example_task_by_its_name(
+    live_service: BatchService, tmp_path: Path
+) -> None:
+    done = run_locally(
+        ["run", "--local", "main.py", "my_batch_job", "--name", "hello"],
+        tmp_path,
+        live_service,
+        program=str(Path(sys.executable).parent / "flyte"),
+        BATCH_API_KEY=ALICE_KEY,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    newest = jobs_of(live_service, ALICE_KEY)[0]
+    assert f'o0="output-from-{newest["id"]}"' in done.stdout
