@@ -34,7 +34,7 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error_or_drift(
             "--max-examples",
             "25",
             "--workers",
-            "2",
+            "1",  # CPython 3.11.7 can raise "AST constructor recursion depth mismatch" with threads
         ],
         capture_output=True,
         text=True,

@@ -29,16 +29,13 @@ const logStatus = byId("log-status");
 let job = null;
 let pollTimer = null;
 let nextSeq = 0;
+let following = false;
 let logEnded = false;
 let pending = [];
 
-const report = requireKey(start);
+const report = requireKey(refreshJob);
 
-async function start() {
-  if (await refreshJob()) followLogs(job.log_line_count);
-}
-
-// Fetch and show the job; poll again while it can still change. False if it is not there.
+// Fetch and show the job; poll again while it can still change, and stop on a 404 or 401.
 async function refreshJob() {
   clearTimeout(pollTimer);
   try {
@@ -49,13 +46,12 @@ async function refreshJob() {
       byId("job-body").hidden = true;
       banner.textContent = "Job not found. It does not exist, or it belongs to another API key.";
       banner.hidden = false;
-      return false;
+      return;
     }
     report(error, banner);
-    if (error.status === 401) return false;
+    if (error.status === 401) return;
   }
   if (!job || !TERMINAL.has(job.state)) pollTimer = setTimeout(refreshJob, POLL_MS);
-  return job !== null;
 }
 
 function render(current) {
@@ -78,6 +74,10 @@ function render(current) {
     job.outputs === null ? outputsPlaceholder(job.state) : JSON.stringify(job.outputs, null, 2);
   byId("job-spec").textContent = JSON.stringify(job.spec, null, 2);
   cancelButton.hidden = TERMINAL.has(job.state);
+  if (!following) {
+    following = true; // the first time the job shows, whenever that is (a 503 may delay it)
+    followLogs(job.log_line_count);
+  }
 }
 
 function outputsPlaceholder(state) {
@@ -132,6 +132,7 @@ async function followLogs(lineCount) {
 function onLogEvent(event) {
   const data = JSON.parse(event.data);
   if (event.type === "line") {
+    nextSeq = data.seq + 1; // at once, not at the next paint: a reconnect resumes from here
     pending.push(data);
     if (pending.length === 1) setTimeout(flushLines, 0);
   } else if (event.type === "end") {
@@ -149,7 +150,6 @@ function flushLines() {
   if (pending.length === 0) return;
   const pinned = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 8;
   logs.append(...pending.map(lineNode));
-  nextSeq = pending.at(-1).seq + 1;
   pending = [];
   let dropped = false;
   while (logs.childElementCount > MAX_LOG_LINES) {
