@@ -8,7 +8,6 @@ due log lines, finish what is over, renew leases, then claim queued jobs into fr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -54,11 +53,6 @@ class Scheduler:
         self._on_tick = on_tick
         self._clock = clock
         self._specs: dict[int, JobSpec] = {}
-        self._wake = asyncio.Event()
-
-    def poke(self) -> None:
-        """Tick now rather than at the next period (a job was submitted or cancelled)."""
-        self._wake.set()
 
     async def start(self) -> None:
         if self.db.is_sqlite:
@@ -72,11 +66,7 @@ class Scheduler:
             except Exception:
                 logger.exception("scheduler tick failed; retrying in %.1f s", RETRY_AFTER_ERROR_SECONDS)
                 delay = RETRY_AFTER_ERROR_SECONDS
-            self._wake.clear()
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
+            await asyncio.sleep(delay)
 
     async def tick(self) -> TickReport:
         report = await self.db.write(self._tick, now=self._clock())

@@ -1,4 +1,8 @@
-"""Job rows as the API reads and changes them; every function is scoped to one owner."""
+"""Job rows as the API reads and changes them; every function is scoped to one owner.
+
+These are the API's hot paths, so they use SQLAlchemy Core (no ORM unit of work) and hand
+back rows as mappings, which `job_document` turns into JSON.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,22 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from batch_service.models import TERMINAL_STATES, Job, JobLabel, JobSpec, JobState
+from batch_service.models import Job, JobLabel, JobRecord, JobSpec, JobState
+
+jobs = Job.__table__
+job_labels = JobLabel.__table__
+# Built once and executed with parameters, so SQLAlchemy compiles them once (statement cache).
+INSERT_JOB = insert(jobs).returning(jobs.c.pk)
+INSERT_LABELS = insert(job_labels)
+SELECT_OWNED_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"), jobs.c.owner == bindparam("owner"))
+SELECT_ANY_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))
+SELECT_BY_IDEMPOTENCY_KEY = select(jobs).where(
+    jobs.c.owner == bindparam("owner"), jobs.c.idempotency_key == bindparam("key")
+)
 
 
 class IdempotencyConflict(Exception):
@@ -21,7 +36,7 @@ class IdempotencyConflict(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    job: Job
+    job: JobRecord
     created: bool  # False when an Idempotency-Key replay returned the existing job
 
 
@@ -29,8 +44,8 @@ def new_job_id() -> str:
     return "job-" + secrets.token_hex(12)
 
 
-def spec_hash(spec: JobSpec) -> str:
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def spec_hash(spec_json: dict[str, object]) -> str:
+    canonical = json.dumps(spec_json, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -42,25 +57,34 @@ def submit_job(
     The unique (owner, idempotency_key) constraint is what makes concurrent submits with one
     key create exactly one job: the losers of the race land in the IntegrityError branch.
     """
-    digest = spec_hash(spec)
+    spec_json = spec.model_dump(mode="json")
+    digest = spec_hash(spec_json)
     if idempotency_key is not None:
         existing = _find_by_idempotency_key(session, owner, idempotency_key)
         if existing is not None:
             return _replay(existing, digest)
-    job = Job(
-        id=new_job_id(),
-        owner=owner,
-        name=spec.name,
-        state=JobState.QUEUED,
-        spec=spec.model_dump(mode="json"),
-        created_at=now,
-        idempotency_key=idempotency_key,
-        spec_hash=digest,
-    )
-    session.add(job)
+    row = {
+        "id": new_job_id(),
+        "owner": owner,
+        "name": spec.name,
+        "state": JobState.QUEUED.value,
+        "spec": spec_json,
+        "outputs": None,
+        "error": None,
+        "created_at": now,
+        "started_at": None,
+        "finished_at": None,
+        "log_line_count": 0,
+        "idempotency_key": idempotency_key,
+        "spec_hash": digest,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
     try:
-        session.flush()
-        session.add_all(JobLabel(job_pk=job.pk, key=k, value=v) for k, v in spec.labels.items())
+        pk = session.execute(INSERT_JOB, row).scalar_one()
+        if spec.labels:
+            rows = [{"job_pk": pk, "key": key, "value": value} for key, value in spec.labels.items()]
+            session.execute(INSERT_LABELS, rows)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -70,28 +94,26 @@ def submit_job(
         if existing is None:
             raise
         return _replay(existing, digest)
-    return Submission(job=job, created=True)
+    return Submission(job={**row, "pk": pk}, created=True)
 
 
-def _find_by_idempotency_key(session: Session, owner: str, key: str) -> Job | None:
-    return (
-        session.execute(select(Job).where(Job.owner == owner, Job.idempotency_key == key)).scalars().first()
-    )
+def _find_by_idempotency_key(session: Session, owner: str, key: str) -> JobRecord | None:
+    return session.execute(SELECT_BY_IDEMPOTENCY_KEY, {"owner": owner, "key": key}).mappings().first()
 
 
-def _replay(existing: Job, digest: str) -> Submission:
-    if existing.spec_hash != digest:
+def _replay(existing: JobRecord, digest: str) -> Submission:
+    if existing["spec_hash"] != digest:
         raise IdempotencyConflict("Idempotency-Key was already used with a different job spec")
     return Submission(job=existing, created=False)
 
 
-def get_job(*, session: Session, owner: str, job_id: str) -> Job | None:
-    return session.execute(select(Job).where(Job.id == job_id, Job.owner == owner)).scalars().first()
+def get_job(*, session: Session, owner: str, job_id: str) -> JobRecord | None:
+    return session.execute(SELECT_OWNED_JOB, {"job_id": job_id, "owner": owner}).mappings().first()
 
 
-def get_job_any_owner(*, session: Session, job_id: str) -> Job | None:
+def get_job_any_owner(*, session: Session, job_id: str) -> JobRecord | None:
     """For the logs token, which names its job rather than an owner."""
-    return session.execute(select(Job).where(Job.id == job_id)).scalars().first()
+    return session.execute(SELECT_ANY_JOB, {"job_id": job_id}).mappings().first()
 
 
 def list_jobs(
@@ -102,29 +124,33 @@ def list_jobs(
     labels: Sequence[tuple[str, str]],
     before_pk: int | None,
     limit: int,
-) -> list[Job]:
+) -> list[JobRecord]:
     """Newest first, keyset-paged on `pk`: new submissions never shift a page already handed out."""
-    query = select(Job).where(Job.owner == owner)
+    query = select(jobs).where(jobs.c.owner == owner)
     if state is not None:
-        query = query.where(Job.state == state)
+        query = query.where(jobs.c.state == state)
     for key, value in labels:
         query = query.where(
-            exists().where(JobLabel.job_pk == Job.pk, JobLabel.key == key, JobLabel.value == value)
+            exists().where(JobLabel.job_pk == jobs.c.pk, JobLabel.key == key, JobLabel.value == value)
         )
     if before_pk is not None:
-        query = query.where(Job.pk < before_pk)
-    return list(session.execute(query.order_by(Job.pk.desc()).limit(limit)).scalars())
+        query = query.where(jobs.c.pk < before_pk)
+    return list(session.execute(query.order_by(jobs.c.pk.desc()).limit(limit)).mappings())
 
 
-def cancel_job(*, session: Session, owner: str, job_id: str, now: float) -> Job | None:
+def cancel_job(*, session: Session, owner: str, job_id: str, now: float) -> JobRecord | None:
     """Cancel a QUEUED or RUNNING job; a terminal one comes back unchanged, an absent one as None.
 
     The state guard sits in the UPDATE itself, so a job the scheduler finishes at the same
     moment keeps its real outcome.
     """
     session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.owner == owner, Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+        update(jobs)
+        .where(
+            jobs.c.id == job_id,
+            jobs.c.owner == owner,
+            jobs.c.state.in_([JobState.QUEUED, JobState.RUNNING]),
+        )
         .values(state=JobState.CANCELLED, finished_at=now, lease_owner=None, lease_expires_at=None)
     )
     session.commit()
@@ -132,11 +158,7 @@ def cancel_job(*, session: Session, owner: str, job_id: str, now: float) -> Job 
 
 
 def count_jobs_by_state(*, session: Session) -> dict[JobState, int]:
-    rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+    rows = session.execute(select(jobs.c.state, func.count()).group_by(jobs.c.state)).all()
     counts = dict.fromkeys(JobState, 0)
     counts.update({JobState(state): count for state, count in rows})
     return counts
-
-
-def is_terminal(job: Job) -> bool:
-    return JobState(job.state) in TERMINAL_STATES

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from pydantic import StringConstraints
 
 from batch_service.api.deps import OwnerDep, ServicesDep
-from batch_service.models import ErrorBody, JobCreated, JobList, JobPublic, JobSpec, JobState
+from batch_service.api.responses import json_response
+from batch_service.models import ErrorBody, JobCreated, JobList, JobPublic, JobSpec, JobState, job_document
 from batch_service.store import jobs as job_store
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
 
@@ -46,26 +47,20 @@ async def submit_job(
     spec: JobSpec,
     owner: OwnerDep,
     services: ServicesDep,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JobCreated:
+) -> Response:
     try:
         submission = await services.db.write(
             job_store.submit_job, owner=owner, spec=spec, idempotency_key=idempotency_key, now=time.time()
         )
     except job_store.IdempotencyConflict as conflict:
         raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
-    if submission.created:
-        services.scheduler.poke()
-    else:
-        response.status_code = status.HTTP_200_OK
-    public = JobPublic.from_job(submission.job)
-    return JobCreated(**public.model_dump(), logs_token=services.logs_tokens.token_for(submission.job.id))
+    token = services.logs_tokens.token_for(submission.job["id"])
+    code = status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK
+    return json_response(job_document(submission.job, logs_token=token), code)
 
 
-@router.get(
-    "", response_model=JobList, responses={400: {"model": ErrorBody, "description": "Bad page_token"}}
-)
+@router.get("", response_model=JobList, responses=BAD_TOKEN)
 async def list_jobs(
     owner: OwnerDep,
     services: ServicesDep,
@@ -73,7 +68,7 @@ async def list_jobs(
     label: Annotated[list[LabelFilter], Query(description="key:value; repeat to require several")] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     page_token: Annotated[str | None, Query(max_length=200)] = None,
-) -> JobList:
+) -> Response:
     try:
         before_pk = decode_page_token(JOBS_TOKEN, page_token) if page_token else None
     except InvalidPageToken as error:
@@ -88,27 +83,21 @@ async def list_jobs(
         limit=limit + 1,
     )
     page, more = rows[:limit], len(rows) > limit
-    next_token = encode_page_token(JOBS_TOKEN, page[-1].pk) if more and page[-1].pk is not None else None
-    return JobList(jobs=[JobPublic.from_job(job) for job in page], next_page_token=next_token)
+    next_token = encode_page_token(JOBS_TOKEN, page[-1]["pk"]) if more else None
+    return json_response({"jobs": [job_document(job) for job in page], "next_page_token": next_token})
 
 
-@router.get(
-    "/{job_id}", response_model=JobPublic, responses={404: {"model": ErrorBody, "description": NOT_FOUND}}
-)
-async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> JobPublic:
+@router.get("/{job_id}", response_model=JobPublic, responses=ABSENT)
+async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> Response:
     job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    return JobPublic.from_job(job)
+    return json_response(job_document(job))
 
 
-@router.post(
-    "/{job_id}/cancel",
-    response_model=JobPublic,
-    responses={404: {"model": ErrorBody, "description": NOT_FOUND}},
-)
-async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> JobPublic:
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses=ABSENT)
+async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> Response:
     job = await services.db.write(job_store.cancel_job, owner=owner, job_id=job_id, now=time.time())
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    return JobPublic.from_job(job)
+    return json_response(job_document(job))

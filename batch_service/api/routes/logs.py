@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from batch_service.api.deps import LogReaderDep, ServicesDep, unauthorized
+from batch_service.api.responses import json_response
 from batch_service.api.services import Services
-from batch_service.models import ErrorBody, Job, JobState, LogLine, LogLinePublic, LogPage, rfc3339
+from batch_service.models import ErrorBody, JobRecord, JobState, LogLine, LogPage, rfc3339
 from batch_service.store import jobs as job_store
 from batch_service.store import logs as log_store
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
@@ -25,7 +26,7 @@ FOLLOW_BATCH = 1000
 KEEPALIVE_SECONDS = 15.0
 
 
-async def _readable_job(services: Services, reader: LogReaderDep, job_id: str) -> Job:
+async def _readable_job(services: Services, reader: LogReaderDep, job_id: str) -> JobRecord:
     if reader.logs_token is not None:
         if not services.logs_tokens.is_valid(reader.logs_token, job_id):
             raise unauthorized("this logs token is not valid for this job")
@@ -37,10 +38,14 @@ async def _readable_job(services: Services, reader: LogReaderDep, job_id: str) -
     return job
 
 
-def _public(line: LogLine) -> LogLinePublic:
-    return LogLinePublic(
-        seq=line.seq, timestamp=rfc3339(line.timestamp) or "", level=line.level, message=line.message
-    )
+def _public(line: LogLine) -> dict[str, object]:
+    """A line as `LogLinePublic` documents it."""
+    return {
+        "seq": line.seq,
+        "timestamp": rfc3339(line.timestamp),
+        "level": line.level,
+        "message": line.message,
+    }
 
 
 @router.get(
@@ -63,9 +68,8 @@ async def read_logs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     follow: bool = False,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-) -> LogPage | StreamingResponse:
+) -> Response:
     job = await _readable_job(services, reader, job_id)
-    assert job.pk is not None
     try:
         from_seq = decode_page_token(LOGS_TOKEN, page_token) if page_token else 0
     except InvalidPageToken as error:
@@ -74,19 +78,21 @@ async def read_logs(
         if last_event_id is not None and last_event_id.isdigit():
             from_seq = int(last_event_id) + 1
         return StreamingResponse(
-            _follow(services, job.pk, from_seq),
+            _follow(services, job["pk"], from_seq),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     current, lines = await services.db.read(
-        log_store.read_job_with_lines, job_pk=job.pk, from_seq=from_seq, limit=limit
+        log_store.read_job_with_lines, job_pk=job["pk"], from_seq=from_seq, limit=limit
     )
     assert current is not None
     next_seq = from_seq + len(lines)
-    drained = JobState(current.state).is_terminal and next_seq >= current.log_line_count
-    return LogPage(
-        lines=[_public(line) for line in lines],
-        next_page_token=None if drained else encode_page_token(LOGS_TOKEN, next_seq),
+    drained = JobState(current["state"]).is_terminal and next_seq >= current["log_line_count"]
+    return json_response(
+        {
+            "lines": [_public(line) for line in lines],
+            "next_page_token": None if drained else encode_page_token(LOGS_TOKEN, next_seq),
+        }
     )
 
 
@@ -101,10 +107,10 @@ async def _follow(services: Services, job_pk: int, from_seq: int) -> AsyncIterat
         if job is None:
             return
         for line in lines:
-            yield f"id: {line.seq}\nevent: line\ndata: {_public(line).model_dump_json()}\n\n"
+            yield f"id: {line.seq}\nevent: line\ndata: {json.dumps(_public(line))}\n\n"
         next_seq += len(lines)
-        if not lines and JobState(job.state).is_terminal:
-            end = {"state": job.state, "log_line_count": job.log_line_count, "error": job.error}
+        if not lines and JobState(job["state"]).is_terminal:
+            end = {"state": job["state"], "log_line_count": job["log_line_count"], "error": job["error"]}
             yield f"event: end\ndata: {json.dumps(end)}\n\n"
             return
         if len(lines) == FOLLOW_BATCH:
