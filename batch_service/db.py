@@ -21,12 +21,19 @@ from sqlalchemy.orm import Session
 T = TypeVar("T")
 
 MIGRATION_LOCK_ID = 72_541_903  # any constant: serialises replicas migrating one PostgreSQL database
-READER_THREADS = 8
+READER_THREADS = 4  # enough to overlap waits; more only adds GIL contention on small queries
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A pooled connection per thread (readers, the writer, spare): opening one costs the
+        # connect plus the PRAGMAs below, far more than the query it would serve.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=READER_THREADS + 2,
+            max_overflow=4,
+        )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     return create_engine(url, pool_size=READER_THREADS + 2, max_overflow=4, pool_pre_ping=True)
