@@ -1,0 +1,172 @@
+"""The bare FastAPI baseline: the service's two hottest routes with nothing behind them.
+
+No auth, no middleware, no database, no scheduler: a path (or a validated body) in, a
+pydantic model of the same shape as the service's job resource out. The service's
+throughput is judged as a share of this app's, served by uvicorn with the settings
+`batch-service` uses (`batch_service/cli.py`): one process, the default (auto) loop and
+HTTP implementations, log level info (so access logs on), no proxy headers.
+
+With `--database PATH` (a database made by `bench.rawdb.create_database`) it also serves
+the same two routes under `/db/`, each doing what the service's database work minimally
+is, with the stdlib `sqlite3` in worker threads (readers in a pool, one writer thread,
+as the service does): the floor for a database-backed endpoint in this stack. Reported
+alongside, not judged.
+
+    python -m bench.baseline_app --port 8090 [--database bench.db]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, HTTPException, status
+from pydantic import BaseModel, Field
+
+from bench import rawdb
+
+T = TypeVar("T")
+
+CREATED_AT = "2026-01-01T00:00:00Z"
+
+app = FastAPI(title="bench baseline")
+
+
+class SpecBody(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    duration_seconds: float = 5
+    timeout_seconds: int = 300
+    log_lines: int = 10
+    fail_message: str | None = None
+    outputs: dict[str, Any] | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class JobBody(BaseModel):
+    id: str
+    name: str
+    state: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] | None
+    error: str | None
+    spec: SpecBody
+    labels: dict[str, str]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    log_line_count: int
+
+
+class CreatedBody(JobBody):
+    logs_token: str
+
+
+def job_body(job_id: str, spec: SpecBody) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "name": spec.name,
+        "state": "SUCCEEDED",
+        "inputs": spec.inputs,
+        "outputs": {"result": f"output-from-{job_id}"},
+        "error": None,
+        "spec": spec,
+        "labels": spec.labels,
+        "created_at": CREATED_AT,
+        "started_at": CREATED_AT,
+        "finished_at": CREATED_AT,
+        "log_line_count": spec.log_lines,
+    }
+
+
+SAMPLE_SPEC = SpecBody(name="bench-job", inputs={"n": 1}, duration_seconds=0, labels={"bench": "get"})
+
+
+@app.get("/v1/jobs/{job_id}")
+async def get_job(job_id: str) -> JobBody:
+    return JobBody(**job_body(job_id, SAMPLE_SPEC))
+
+
+@app.post("/v1/jobs", status_code=status.HTTP_201_CREATED)
+async def submit_job(spec: SpecBody) -> CreatedBody:
+    return CreatedBody(**job_body("job-000000000000000000000000", spec), logs_token="bjl_" + "x" * 43)
+
+
+class SqliteThreads:
+    """A connection per thread; reads on a pool of threads, writes on one, like the service."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._readers = ThreadPoolExecutor(8, thread_name_prefix="db-read")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = rawdb.connect(self.path)
+        return connection
+
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, lambda: work(self._connection()))
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, lambda: work(self._connection()))
+
+
+def database_routes(db: SqliteThreads) -> APIRouter:
+    router = APIRouter(prefix="/db")
+
+    @router.get("/v1/jobs/{job_id}")
+    async def get_stored_job(job_id: str) -> JobBody:
+        job = await db.read(lambda connection: rawdb.read_job(connection, job_id))
+        if job is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "job not found")
+        spec = SpecBody.model_construct(**job["spec"])
+        return JobBody(**{**job_body(job_id, spec), "state": job["state"], "outputs": job["outputs"]})
+
+    @router.post("/v1/jobs", status_code=status.HTTP_201_CREATED)
+    async def store_job(spec: SpecBody) -> CreatedBody:
+        job_id = "job-" + secrets.token_hex(12)
+        await db.write(lambda connection: rawdb.insert_job(connection, job_id, spec.model_dump(mode="json")))
+        return CreatedBody(**job_body(job_id, spec), logs_token="bjl_" + "x" * 43)
+
+    return router
+
+
+@app.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.baseline_app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--database", type=Path, help="serve /db/ routes on this SQLite file")
+    args = parser.parse_args(argv)
+    if args.database:
+        app.include_router(database_routes(SqliteThreads(args.database)))
+    # Mirrors batch_service/cli.py's uvicorn.run call; keep the two in step.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

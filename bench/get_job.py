@@ -1,0 +1,70 @@
+"""`GET /v1/jobs/{id}` throughput, against a bare FastAPI endpoint returning the same shape.
+
+Target: at least half the bare endpoint's requests per second. All servers run side by
+side for the whole benchmark (an idle one costs next to nothing), loaded in turn by `wrk`
+with the same connections and duration. "bare + SQLite" reads the same job row with the
+stdlib in a reader thread: reported, not judged.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import httpx
+
+from bench import rawdb
+from bench.context import BenchContext
+from bench.http_sides import http_settings, http_sides
+from bench.paired import median_rate, paired_rounds
+from bench.procs import run_baseline_app, run_batch_service
+from bench.report import BenchResult, Check
+from tests.utils.jobs import ALICE, submit, wait_for_state
+
+NAME = "get_job_throughput"
+TITLE = "GET /v1/jobs/{id} throughput"
+TARGET_RATIO = 0.5
+JOB = {
+    "name": "bench-job",
+    "inputs": {"n": 1},
+    "duration_seconds": 0,
+    "log_lines": 10,
+    "labels": {"bench": "get"},
+}
+
+
+async def run(ctx: BenchContext) -> BenchResult:
+    workdir = ctx.subdir(NAME)
+    floor_db = workdir / "bare-sqlite.db"
+    rawdb.create_database(floor_db)
+    with run_batch_service(workdir) as service, run_baseline_app(workdir, database=floor_db) as baseline:
+        async with httpx.AsyncClient(base_url=service.url, headers=ALICE) as client:
+            job = await submit(client, **JOB)
+            job = await wait_for_state(client, job["id"])
+        with closing(rawdb.connect(floor_db)) as connection:
+            rawdb.insert_job(connection, job["id"], job["spec"])
+        path = f"/v1/jobs/{job['id']}"
+        async with httpx.AsyncClient(headers=ALICE) as client:
+            body_bytes = {
+                "service": len((await client.get(f"{service.url}{path}")).raise_for_status().content),
+                "baseline": len((await client.get(f"{baseline.url}{path}")).raise_for_status().content),
+                "bare_sqlite": len((await client.get(f"{baseline.url}/db{path}")).raise_for_status().content),
+            }
+        rounds = await paired_rounds(
+            *http_sides(service, baseline, path), rounds=ctx.rounds, seconds=ctx.seconds
+        )
+    measured, reference = median_rate(rounds, "service"), median_rate(rounds, "baseline")
+    ratio = measured / reference
+    return BenchResult(
+        name=NAME,
+        title=TITLE,
+        unit="req/s",
+        measured=measured,
+        baseline=reference,
+        ratio=ratio,
+        baseline_title="bare FastAPI GET, same uvicorn settings",
+        checks=[Check("ratio to bare FastAPI", ratio, ">=", TARGET_RATIO)],
+        rounds=rounds,
+        settings={**http_settings(ctx, rounds), "body_bytes": body_bytes},
+        notes=["The job read is terminal (SUCCEEDED), so its body carries outputs like the baseline's."],
+        smoke=ctx.smoke,
+    )
