@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from batch_service import __version__, dashboard
 from batch_service.api.body_limit import BodyLimitMiddleware
-from batch_service.api.deps import inject_faults
 from batch_service.api.errors import validation_error_handler
 from batch_service.api.routes import health, jobs, logs
 from batch_service.api.services import Services
@@ -102,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     for v1_router in (jobs.router, logs.router):  # each carries its whole /v1/... prefix, for metrics
-        app.include_router(v1_router, dependencies=[Depends(inject_faults)], responses=V1_ERRORS)
+        app.include_router(v1_router, responses=V1_ERRORS)
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name=dashboard.STATIC_NAME)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from pydantic import StringConstraints
 
-from batch_service.api.deps import OwnerDep, ServicesDep
+from batch_service.api.deps import CallerDep
 from batch_service.api.responses import json_response
 from batch_service.models import ErrorBody, JobCreated, JobList, JobPublic, JobSpec, JobState, job_document
 from batch_service.store import jobs as job_store
@@ -45,10 +45,10 @@ IdempotencyKey = Annotated[
 )
 async def submit_job(
     spec: JobSpec,
-    owner: OwnerDep,
-    services: ServicesDep,
+    caller: CallerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    owner, services = caller.owner, caller.services
     try:
         submission = await services.db.write(
             job_store.submit_job, owner=owner, spec=spec, idempotency_key=idempotency_key, now=time.time()
@@ -62,13 +62,13 @@ async def submit_job(
 
 @router.get("", response_model=JobList, responses=BAD_TOKEN)
 async def list_jobs(
-    owner: OwnerDep,
-    services: ServicesDep,
+    caller: CallerDep,
     state: JobState | None = None,
     label: Annotated[list[LabelFilter], Query(description="key:value; repeat to require several")] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     page_token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
+    owner, services = caller.owner, caller.services
     try:
         before_pk = decode_page_token(JOBS_TOKEN, page_token) if page_token else None
     except InvalidPageToken as error:
@@ -88,7 +88,8 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=ABSENT)
-async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> Response:
+async def get_job(job_id: str, caller: CallerDep) -> Response:
+    owner, services = caller.owner, caller.services
     job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
@@ -96,7 +97,8 @@ async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> Respon
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, responses=ABSENT)
-async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> Response:
+async def cancel_job(job_id: str, caller: CallerDep) -> Response:
+    owner, services = caller.owner, caller.services
     job = await services.db.write(job_store.cancel_job, owner=owner, job_id=job_id, now=time.time())
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)

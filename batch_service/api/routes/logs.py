@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.responses import Response, StreamingResponse
 
-from batch_service.api.deps import LogReaderDep, ServicesDep, unauthorized
+from batch_service.api.deps import LogReader, LogReaderDep, unauthorized
 from batch_service.api.responses import json_response
 from batch_service.api.services import Services
 from batch_service.models import ErrorBody, JobRecord, JobState, LogLine, LogPage, rfc3339
@@ -26,7 +26,8 @@ FOLLOW_BATCH = 1000
 KEEPALIVE_SECONDS = 15.0
 
 
-async def _readable_job(services: Services, reader: LogReaderDep, job_id: str) -> JobRecord:
+async def _readable_job(reader: LogReader, job_id: str) -> JobRecord:
+    services = reader.services
     if reader.logs_token is not None:
         if not services.logs_tokens.is_valid(reader.logs_token, job_id):
             raise unauthorized("this logs token is not valid for this job")
@@ -63,13 +64,13 @@ def _public(line: LogLine) -> dict[str, object]:
 async def read_logs(
     job_id: str,
     reader: LogReaderDep,
-    services: ServicesDep,
     page_token: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     follow: bool = False,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> Response:
-    job = await _readable_job(services, reader, job_id)
+    services = reader.services
+    job = await _readable_job(reader, job_id)
     try:
         from_seq = decode_page_token(LOGS_TOKEN, page_token) if page_token else 0
     except InvalidPageToken as error:
