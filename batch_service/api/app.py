@@ -17,6 +17,7 @@ from batch_service.api.body_limit import BodyLimitMiddleware
 from batch_service.api.errors import validation_error_handler
 from batch_service.api.routes import health, jobs, logs
 from batch_service.api.services import Services
+from batch_service.api.submissions import SubmitBatcher
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.db import Database
 from batch_service.metrics import RequestMetricsMiddleware, ServiceMetrics
@@ -69,6 +70,7 @@ async def start_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit),
         scheduler=scheduler,
         metrics=metrics,
+        submissions=SubmitBatcher(db),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from batch_service.api.submissions import SubmitBatcher
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.db import Database
 from batch_service.metrics import ServiceMetrics
@@ -21,3 +22,4 @@ class Services:
     limiter: RateLimiter
     scheduler: Scheduler
     metrics: ServiceMetrics
+    submissions: SubmitBatcher

@@ -22,6 +22,7 @@ jobs = Job.__table__
 job_labels = JobLabel.__table__
 # Built once and executed with parameters, so SQLAlchemy compiles them once (statement cache).
 INSERT_JOB = insert(jobs).returning(jobs.c.pk)
+INSERT_JOBS = insert(jobs).returning(jobs.c.pk, sort_by_parameter_order=True)
 INSERT_LABELS = insert(job_labels)
 SELECT_OWNED_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"), jobs.c.owner == bindparam("owner"))
 SELECT_ANY_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))
@@ -63,23 +64,7 @@ def submit_job(
         existing = _find_by_idempotency_key(session, owner, idempotency_key)
         if existing is not None:
             return _replay(existing, digest)
-    row = {
-        "id": new_job_id(),
-        "owner": owner,
-        "name": spec.name,
-        "state": JobState.QUEUED.value,
-        "spec": spec_json,
-        "outputs": None,
-        "error": None,
-        "created_at": now,
-        "started_at": None,
-        "finished_at": None,
-        "log_line_count": 0,
-        "idempotency_key": idempotency_key,
-        "spec_hash": digest,
-        "lease_owner": None,
-        "lease_expires_at": None,
-    }
+    row = _new_row(owner, spec_json, digest, idempotency_key, now)
     try:
         pk = session.execute(INSERT_JOB, row).scalar_one()
         if spec.labels:
@@ -95,6 +80,57 @@ def submit_job(
             raise
         return _replay(existing, digest)
     return Submission(job={**row, "pk": pk}, created=True)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    owner: str
+    spec: JobSpec
+    now: float
+
+
+def submit_jobs(*, session: Session, requests: Sequence[NewJob]) -> list[JobRecord]:
+    """Insert many QUEUED jobs (no idempotency keys) in one transaction: a group commit.
+
+    Used for submits that arrive together; one commit and one executemany per batch instead
+    of one each per job. Without keys there is nothing to conflict on.
+    """
+    rows = []
+    for request in requests:
+        spec_json = request.spec.model_dump(mode="json")
+        rows.append(_new_row(request.owner, spec_json, spec_hash(spec_json), None, request.now))
+    inserted = session.execute(INSERT_JOBS, rows).scalars().all()
+    labels = [
+        {"job_pk": pk, "key": key, "value": value}
+        for pk, request in zip(inserted, requests, strict=True)
+        for key, value in request.spec.labels.items()
+    ]
+    if labels:
+        session.execute(INSERT_LABELS, labels)
+    session.commit()
+    return [{**row, "pk": pk} for row, pk in zip(rows, inserted, strict=True)]
+
+
+def _new_row(
+    owner: str, spec_json: dict[str, object], digest: str, idempotency_key: str | None, now: float
+) -> dict[str, object]:
+    return {
+        "id": new_job_id(),
+        "owner": owner,
+        "name": spec_json["name"],
+        "state": JobState.QUEUED.value,
+        "spec": spec_json,
+        "outputs": None,
+        "error": None,
+        "created_at": now,
+        "started_at": None,
+        "finished_at": None,
+        "log_line_count": 0,
+        "idempotency_key": idempotency_key,
+        "spec_hash": digest,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
 
 
 def _find_by_idempotency_key(session: Session, owner: str, key: str) -> JobRecord | None:

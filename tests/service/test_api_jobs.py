@@ -174,3 +174,21 @@ async def test_unknown_job_is_404(api: InProcessApi) -> None:
     ):
         assert response.status_code == 404
         assert response.json() == {"detail": "job not found"}
+
+
+async def test_concurrent_submits_without_a_key_each_make_their_own_job(api: InProcessApi) -> None:
+    responses = await asyncio.gather(
+        *(
+            api.client.post("/v1/jobs", json=job_spec(name=f"n{i}", labels={"i": str(i)}), headers=ALICE)
+            for i in range(60)
+        )
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 60
+    assert {r.json()["logs_token"] for r in responses} == {
+        api.app.state.services.logs_tokens.token_for(r.json()["id"]) for r in responses
+    }
+    listed = (await api.client.get("/v1/jobs", params={"limit": 500}, headers=ALICE)).json()["jobs"]
+    assert sorted(job["name"] for job in listed) == sorted(f"n{i}" for i in range(60))
+    seventh = (await api.client.get("/v1/jobs", params={"label": "i:7"}, headers=ALICE)).json()["jobs"]
+    assert [job["name"] for job in seventh] == ["n7"]
