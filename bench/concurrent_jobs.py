@@ -23,7 +23,7 @@ from bench.procs import run_batch_service, sample
 from bench.rawhttp import post_json_many
 from bench.report import BenchResult, Check, median
 from bench.service_api import list_all_jobs, terminal_count
-from tests.utils.jobs import ALICE
+from tests.utils.keys import ALICE
 
 NAME = "concurrent_jobs_makespan"
 TITLE = "1,000 concurrent 2 s jobs, capacity 1,000"

@@ -18,7 +18,8 @@ from bench.http_sides import http_settings, http_sides
 from bench.paired import median_rate, paired_rounds
 from bench.procs import run_baseline_app, run_batch_service
 from bench.report import BenchResult, Check
-from tests.utils.jobs import ALICE, submit, wait_for_state
+from tests.utils.jobs import submit, wait_for_state
+from tests.utils.keys import ALICE
 
 NAME = "get_job_throughput"
 TITLE = "GET /v1/jobs/{id} throughput"

@@ -14,19 +14,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.utils.keys import ALICE_KEY as OWNER_KEY
 from tests.utils.servers import (
     BatchService,
     ConnectorServer,
     ServerProcess,
-    _http_ready,
     base_env,
     free_port,
+    http_ready,
     run_batch_service,
     run_connector_server,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OWNER_KEY = "alice-secret-key"
 AUTHORIZATION = f"Bearer {OWNER_KEY}"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -97,7 +97,7 @@ def run_baseline_app(workdir: Path, *, database: Path | None = None) -> Iterator
         command=command + (["--database", str(database)] if database else []),
         env=base_env({"PYTHONPATH": python_path()}),
         log_path=workdir / f"baseline-app-{port}.log",
-        is_ready=_http_ready(f"{url}/healthz"),
+        is_ready=http_ready(f"{url}/healthz"),
     )
     server.start()
     try:

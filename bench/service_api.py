@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.utils.jobs import TERMINAL
+from batch_service.models import TERMINAL_STATES
 
 
 async def terminal_count(client: httpx.AsyncClient) -> int:
@@ -18,7 +18,7 @@ async def terminal_count(client: httpx.AsyncClient) -> int:
             sample.value
             for family in text_string_to_metric_families(text)
             for sample in family.samples
-            if sample.name == "batch_jobs" and sample.labels.get("state") in TERMINAL
+            if sample.name == "batch_jobs" and sample.labels.get("state") in TERMINAL_STATES
         )
     )
 

@@ -21,10 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script, yet reuse the tests' helpers
 
 from tests.dashboard.browser import chromium, sign_in  # noqa: E402
-from tests.utils.jobs import ALICE  # noqa: E402
+from tests.utils.keys import ALICE, ALICE_KEY  # noqa: E402
 from tests.utils.servers import run_batch_service  # noqa: E402
 
-KEY = ALICE["Authorization"].removeprefix("Bearer ")
 DEMO_JOBS: list[dict[str, Any]] = [
     {"name": "ingest-clickstream", "duration_seconds": 1, "log_lines": 10, "labels": {"team": "data"}},
     {"name": "nightly-report", "duration_seconds": 2, "log_lines": 8},
@@ -67,7 +66,7 @@ def main() -> None:
         ids = submit_demo_jobs(client)
         time.sleep(3)  # let the short jobs finish so every state shows
         page = browser.new_page(viewport={"width": 1280, "height": 760}, device_scale_factor=1)
-        sign_in(page, service.url, KEY)
+        sign_in(page, service.url, ALICE_KEY)
         expect(page.locator("#jobs-body tr")).to_have_count(len(DEMO_JOBS))
         expect(page.locator("#jobs-body .badge", has_text="QUEUED")).to_have_count(1)
         page.screenshot(path=docs / "dashboard-jobs.png", full_page=True)

@@ -14,11 +14,12 @@ from typing import Any
 
 import httpx
 
+from batch_service.models import TERMINAL_STATES as TERMINAL
 from my_connector.client import BatchApiClient
 from my_connector.settings import ConnectorSettings
+from tests.utils.keys import ALICE_KEY, BOB_KEY
 
-KEYS = {"alice-secret-key": "alice", "bob-secret-key": "bob"}
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"}
+KEYS = {ALICE_KEY: "alice", BOB_KEY: "bob"}
 
 
 @dataclass

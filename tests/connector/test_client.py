@@ -18,8 +18,7 @@ from my_connector.api import BatchApiError, BatchServiceUnavailable, JobNotFound
 from my_connector.client import BatchApiClient, retry_after_seconds
 from my_connector.settings import ConnectorSettings
 from tests.connector.fake_api import FakeBatchApi
-
-ALICE = "alice-secret-key"
+from tests.utils.keys import ALICE_KEY as ALICE
 
 
 def unavailable(retry_after: str | None = "0") -> httpx.Response:

@@ -3,9 +3,10 @@ a fresh browser context (empty sessionStorage) and a fresh job owner for every t
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from batch_service.models import TERMINAL_STATES
 from tests.dashboard.browser import chromium
-from tests.utils.jobs import TERMINAL, job_spec
-from tests.utils.servers import DEFAULT_KEYS, BatchService, run_batch_service
+from tests.utils.jobs import job_spec, wait_for_state
+from tests.utils.keys import ALICE_KEY, BOB_KEY, DEFAULT_KEYS, bearer
+from tests.utils.servers import BatchService, run_batch_service
 
 POOL_SIZE = 30  # owners for browser tests: each test gets one nobody else has used
 OWNER_KEYS = ",".join(f"owner{n}:owner{n}-secret-key" for n in range(POOL_SIZE))
@@ -41,7 +44,7 @@ class Owner:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
+        return bearer(self.key)
 
     def submit(self, **spec: Any) -> dict[str, Any]:
         response = self.client.post("/v1/jobs", json=job_spec(**spec), headers=self.headers)
@@ -53,14 +56,16 @@ class Owner:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def wait_for_state(
-        self, job_id: str, states: set[str] = TERMINAL, within: float = 30.0
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + within
-        while (job := self.job(job_id))["state"] not in states:
-            assert time.monotonic() < deadline, f"job {job_id} never reached {states}; last seen: {job}"
-            time.sleep(0.05)
-        return job
+    def wait_for_state(self, job_id: str, states: Collection[str] = TERMINAL_STATES) -> dict[str, Any]:
+        """The suite's one `wait_for_state`, on an event loop of its own in a worker thread:
+        while Playwright's sync API runs, the loop of this thread is Playwright's."""
+
+        async def wait() -> dict[str, Any]:
+            async with httpx.AsyncClient(base_url=self.client.base_url, timeout=10.0) as client:
+                return await wait_for_state(client, job_id, states, headers=self.headers)
+
+        with ThreadPoolExecutor(1) as worker:
+            return worker.submit(asyncio.run, wait()).result()
 
 
 @pytest.fixture(scope="package")
@@ -89,12 +94,12 @@ def owner(api_client: httpx.Client) -> Owner:
 
 @pytest.fixture
 def alice(api_client: httpx.Client) -> Owner:
-    return Owner(name="alice", key="alice-secret-key", client=api_client)
+    return Owner(name="alice", key=ALICE_KEY, client=api_client)
 
 
 @pytest.fixture
 def bob(api_client: httpx.Client) -> Owner:
-    return Owner(name="bob", key="bob-secret-key", client=api_client)
+    return Owner(name="bob", key=BOB_KEY, client=api_client)
 
 
 @pytest.fixture(scope="module")

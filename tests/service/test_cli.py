@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.utils.servers import BIN_DIR, ServerProcess, base_env, free_port
+from tests.utils.servers import BIN_DIR, ServerProcess, base_env, free_port, http_ready
 
 
 def test_it_refuses_to_start_without_keys_and_says_why(tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_python_dash_m_serves_on_the_port_given_as_a_flag(tmp_path: Path) -> Non
         command=[sys.executable, "-m", "batch_service", "--port", str(port)],
         env=base_env({"BATCH_API_KEYS": "alice:k", "BATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}),
         log_path=tmp_path / "m.log",
-        is_ready=lambda: _answers(f"{url}/readyz"),
+        is_ready=http_ready(f"{url}/readyz"),
     )
     server.start()
     try:
@@ -55,10 +55,3 @@ def test_python_dash_m_serves_on_the_port_given_as_a_flag(tmp_path: Path) -> Non
         assert httpx.get(f"{url}/openapi.json").json()["info"]["title"] == "Batch service"
     finally:
         server.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

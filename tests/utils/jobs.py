@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any
 
 import httpx
 
-ALICE = {"Authorization": "Bearer alice-secret-key"}
-BOB = {"Authorization": "Bearer bob-secret-key"}
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED"}
+from batch_service.models import TERMINAL_STATES
+from tests.utils.keys import ALICE
 
 
 def job_spec(**overrides: Any) -> dict[str, Any]:
@@ -26,7 +26,7 @@ async def submit(client: httpx.AsyncClient, headers: dict[str, str] = ALICE, **s
 async def wait_for_state(
     client: httpx.AsyncClient,
     job_id: str,
-    states: set[str] = TERMINAL,
+    states: Collection[str] = TERMINAL_STATES,
     headers: dict[str, str] = ALICE,
     within: float = 30.0,
 ) -> dict[str, Any]:
@@ -40,7 +40,7 @@ async def wait_for_state(
         if job["state"] in states:
             return job
         await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached {states}; last seen: {job}")
+    raise AssertionError(f"job {job_id} never reached {' or '.join(sorted(states))}; last seen: {job}")
 
 
 async def read_all_logs(

@@ -20,8 +20,9 @@ from pathlib import Path
 import grpc
 import httpx
 
+from tests.utils.keys import DEFAULT_KEYS
+
 BIN_DIR = Path(sys.executable).parent
-DEFAULT_KEYS = "alice:alice-secret-key,bob:bob-secret-key"
 
 
 def free_port() -> int:
@@ -94,7 +95,9 @@ class BatchService:
         self.server.start()
 
 
-def _http_ready(url: str) -> Callable[[], bool]:
+def http_ready(url: str) -> Callable[[], bool]:
+    """A readiness check that is ready once `url` answers 200."""
+
     def check() -> bool:
         try:
             return httpx.get(url, timeout=1.0).status_code == 200
@@ -136,7 +139,7 @@ def run_batch_service(
         command=[str(BIN_DIR / "batch-service")],
         env=base_env(settings),
         log_path=workdir / f"batch-service-{port}.log",
-        is_ready=_http_ready(f"{url}/readyz"),
+        is_ready=http_ready(f"{url}/readyz"),
     )
     server.start()
     try:
