@@ -1,18 +1,21 @@
-"""Drive Debian's Chromium through Playwright's Python API, and sign in to the dashboard.
+"""Drive a system Chromium through Playwright's Python API, and sign in to the dashboard.
 
-Playwright's own browser builds cannot be downloaded here, so this always launches the
-system `chromium` package; Playwright gives each launch a fresh temporary profile.
+Playwright's own browser builds cannot be downloaded here, so this launches the Chromium
+named by `BATCH_TEST_CHROMIUM`, else the first `chromium` or `chromium-browser` on PATH
+(Debian's package); Playwright gives each launch a fresh temporary profile.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Playwright, expect
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_SETTING = "BATCH_TEST_CHROMIUM"
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
 CHROMIUM_ARGS = [
     "--no-sandbox",  # we run as root
     "--disable-gpu",
@@ -24,12 +27,29 @@ CHROMIUM_ARGS = [
 ]
 
 
+def chromium_executable() -> str:
+    """The browser to launch: `BATCH_TEST_CHROMIUM`, else Chromium from PATH; says how to get one."""
+    named = os.environ.get(CHROMIUM_SETTING)
+    if named:
+        found = shutil.which(named)
+        if found is None:
+            raise RuntimeError(f"{CHROMIUM_SETTING}={named} is not an executable")
+        return found
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    raise RuntimeError(
+        f"no Chromium on PATH (looked for {', '.join(CHROMIUM_NAMES)}): run scripts/ensure-system-tools.sh "
+        f"(Debian: apt-get install chromium) or set {CHROMIUM_SETTING} to a Chromium executable"
+    )
+
+
 @contextmanager
 def chromium(playwright: Playwright) -> Iterator[Browser]:
     """A headless Chromium, closed on the way out whatever happened."""
-    if not CHROMIUM.exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    browser = playwright.chromium.launch(
+        executable_path=chromium_executable(), headless=True, args=CHROMIUM_ARGS
+    )
     try:
         yield browser
     finally:
