@@ -16,12 +16,22 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
 MIGRATION_LOCK_ID = 72_541_903  # any constant: serialises replicas migrating one PostgreSQL database
 READER_THREADS = 4  # enough to overlap waits; more only adds GIL contention on small queries
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be used right now: gone, replaced, unwritable or unreachable."""
+
+
+# Errors that mean the database failed, not the request: the answer is "retry later" (503).
+STORAGE_ERRORS = (OperationalError, InterfaceError, PoolTimeout, StoreUnavailable)
 
 
 def make_engine(url: str) -> Engine:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -12,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
+
+from batch_service.spec_limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, check_json_document
 
 MAX_LABELS = 32
 # 64-bit everywhere, but SQLite only auto-increments a column declared exactly INTEGER.
@@ -40,22 +41,10 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
-def _finite_json(value: Any) -> Any:
-    """Reject NaN and Infinity, which Python's JSON parser lets in but JSON cannot carry."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("holds a non-finite number (NaN or Infinity is not JSON)")
-    if isinstance(value, dict):
-        for item in value.values():
-            _finite_json(item)
-    elif isinstance(value, list):
-        for item in value:
-            _finite_json(item)
-    return value
-
-
 # Text columns on PostgreSQL cannot hold NUL; saying so in the schema lets clients know.
 NO_NUL = r"^[^\x00]*$"
-JsonObject = Annotated[dict[str, Any], AfterValidator(_finite_json)]
+JSON_LIMITS = f"A JSON object at most {MAX_JSON_DEPTH} levels deep and {MAX_JSON_BYTES:,} bytes long"
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_document)]
 FailMessage = Annotated[str, StringConstraints(min_length=1, max_length=10_000, pattern=NO_NUL)]
 LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=r"^[^:\x00]+$")]
 LabelValue = Annotated[str, StringConstraints(max_length=255, pattern=NO_NUL)]
@@ -67,14 +56,12 @@ class JobSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # strict: `"log_lines": false` is not 0
 
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    inputs: JsonObject = Field(default_factory=dict)
+    inputs: JsonObject = Field(default_factory=dict, description=JSON_LIMITS)
     duration_seconds: float = Field(5, ge=0, le=86_400, allow_inf_nan=False)
     timeout_seconds: int = Field(300, ge=1, le=604_800)
     log_lines: int = Field(10, ge=0, le=1_000_000)
-    fail_message: (
-        Annotated[str, StringConstraints(min_length=1, max_length=10_000, pattern=NO_NUL)] | None
-    ) = None
-    outputs: JsonObject | None = None
+    fail_message: FailMessage | None = None
+    outputs: JsonObject | None = Field(None, description=JSON_LIMITS)
     labels: dict[LabelKey, LabelValue] = Field(
         default_factory=dict,
         max_length=MAX_LABELS,

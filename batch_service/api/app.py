@@ -17,7 +17,6 @@ from batch_service.api.body_limit import BodyLimitMiddleware
 from batch_service.api.errors import validation_error_handler
 from batch_service.api.routes import health, jobs, logs
 from batch_service.api.services import Services
-from batch_service.api.submissions import SubmitBatcher
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.db import Database
 from batch_service.metrics import RequestMetricsMiddleware, ServiceMetrics
@@ -26,6 +25,7 @@ from batch_service.ratelimit import RateLimiter
 from batch_service.scheduler import Scheduler, TickReport
 from batch_service.settings import Settings
 from batch_service.store.secrets import get_or_create_secret
+from batch_service.store.submissions import JobSubmitter
 
 MAX_BODY_BYTES = 1024 * 1024
 V1_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -70,7 +70,7 @@ async def start_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit),
         scheduler=scheduler,
         metrics=metrics,
-        submissions=SubmitBatcher(db),
+        submissions=JobSubmitter(db),
     )
 
 

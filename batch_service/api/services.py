@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from batch_service.api.submissions import SubmitBatcher
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.db import Database
 from batch_service.metrics import ServiceMetrics
 from batch_service.ratelimit import RateLimiter
 from batch_service.scheduler import Scheduler
 from batch_service.settings import Settings
+from batch_service.store.submissions import JobSubmitter
 
 
 @dataclass
@@ -22,4 +22,4 @@ class Services:
     limiter: RateLimiter
     scheduler: Scheduler
     metrics: ServiceMetrics
-    submissions: SubmitBatcher
+    submissions: JobSubmitter

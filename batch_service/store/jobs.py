@@ -21,7 +21,6 @@ from batch_service.models import Job, JobLabel, JobRecord, JobSpec, JobState
 jobs = Job.__table__
 job_labels = JobLabel.__table__
 # Built once and executed with parameters, so SQLAlchemy compiles them once (statement cache).
-INSERT_JOB = insert(jobs).returning(jobs.c.pk)
 INSERT_JOBS = insert(jobs).returning(jobs.c.pk, sort_by_parameter_order=True)
 INSERT_LABELS = insert(job_labels)
 SELECT_OWNED_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"), jobs.c.owner == bindparam("owner"))
@@ -41,6 +40,14 @@ class Submission:
     created: bool  # False when an Idempotency-Key replay returned the existing job
 
 
+@dataclass(frozen=True)
+class NewJob:
+    """A job's row, already serialized, and its labels: ready to insert."""
+
+    row: dict[str, object]
+    labels: dict[str, str]
+
+
 def new_job_id() -> str:
     return "job-" + secrets.token_hex(12)
 
@@ -48,6 +55,50 @@ def new_job_id() -> str:
 def spec_hash(spec_json: dict[str, object]) -> str:
     canonical = json.dumps(spec_json, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def prepare_job(*, owner: str, spec: JobSpec, idempotency_key: str | None, now: float) -> NewJob:
+    """Serialize a spec into its row in the submitting request, so a spec that cannot be
+    serialized fails that request alone, never a batch it would have shared."""
+    spec_json = spec.model_dump(mode="json")
+    row = {
+        "id": new_job_id(),
+        "owner": owner,
+        "name": spec.name,
+        "state": JobState.QUEUED.value,
+        "spec": spec_json,
+        "outputs": None,
+        "error": None,
+        "created_at": now,
+        "started_at": None,
+        "finished_at": None,
+        "log_line_count": 0,
+        "idempotency_key": idempotency_key,
+        "spec_hash": spec_hash(spec_json),
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+    return NewJob(row=row, labels=dict(spec.labels))
+
+
+def insert_jobs(*, session: Session, jobs: Sequence[NewJob]) -> list[JobRecord]:
+    """Insert job rows and their labels in the caller's transaction (the caller commits)."""
+    inserted = session.execute(INSERT_JOBS, [job.row for job in jobs]).scalars().all()
+    labels = [
+        {"job_pk": pk, "key": key, "value": value}
+        for pk, job in zip(inserted, jobs, strict=True)
+        for key, value in job.labels.items()
+    ]
+    if labels:
+        session.execute(INSERT_LABELS, labels)
+    return [{**job.row, "pk": pk} for job, pk in zip(jobs, inserted, strict=True)]
+
+
+def submit_jobs(*, session: Session, jobs: Sequence[NewJob]) -> list[JobRecord]:
+    """Insert many QUEUED jobs (without idempotency keys) in one transaction: a group commit."""
+    records = insert_jobs(session=session, jobs=jobs)
+    session.commit()
+    return records
 
 
 def submit_job(
@@ -58,18 +109,14 @@ def submit_job(
     The unique (owner, idempotency_key) constraint is what makes concurrent submits with one
     key create exactly one job: the losers of the race land in the IntegrityError branch.
     """
-    spec_json = spec.model_dump(mode="json")
-    digest = spec_hash(spec_json)
+    job = prepare_job(owner=owner, spec=spec, idempotency_key=idempotency_key, now=now)
+    digest = str(job.row["spec_hash"])
     if idempotency_key is not None:
         existing = _find_by_idempotency_key(session, owner, idempotency_key)
         if existing is not None:
             return _replay(existing, digest)
-    row = _new_row(owner, spec_json, digest, idempotency_key, now)
     try:
-        pk = session.execute(INSERT_JOB, row).scalar_one()
-        if spec.labels:
-            rows = [{"job_pk": pk, "key": key, "value": value} for key, value in spec.labels.items()]
-            session.execute(INSERT_LABELS, rows)
+        (record,) = insert_jobs(session=session, jobs=[job])
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -79,58 +126,7 @@ def submit_job(
         if existing is None:
             raise
         return _replay(existing, digest)
-    return Submission(job={**row, "pk": pk}, created=True)
-
-
-@dataclass(frozen=True)
-class NewJob:
-    owner: str
-    spec: JobSpec
-    now: float
-
-
-def submit_jobs(*, session: Session, requests: Sequence[NewJob]) -> list[JobRecord]:
-    """Insert many QUEUED jobs (no idempotency keys) in one transaction: a group commit.
-
-    Used for submits that arrive together; one commit and one executemany per batch instead
-    of one each per job. Without keys there is nothing to conflict on.
-    """
-    rows = []
-    for request in requests:
-        spec_json = request.spec.model_dump(mode="json")
-        rows.append(_new_row(request.owner, spec_json, spec_hash(spec_json), None, request.now))
-    inserted = session.execute(INSERT_JOBS, rows).scalars().all()
-    labels = [
-        {"job_pk": pk, "key": key, "value": value}
-        for pk, request in zip(inserted, requests, strict=True)
-        for key, value in request.spec.labels.items()
-    ]
-    if labels:
-        session.execute(INSERT_LABELS, labels)
-    session.commit()
-    return [{**row, "pk": pk} for row, pk in zip(rows, inserted, strict=True)]
-
-
-def _new_row(
-    owner: str, spec_json: dict[str, object], digest: str, idempotency_key: str | None, now: float
-) -> dict[str, object]:
-    return {
-        "id": new_job_id(),
-        "owner": owner,
-        "name": spec_json["name"],
-        "state": JobState.QUEUED.value,
-        "spec": spec_json,
-        "outputs": None,
-        "error": None,
-        "created_at": now,
-        "started_at": None,
-        "finished_at": None,
-        "log_line_count": 0,
-        "idempotency_key": idempotency_key,
-        "spec_hash": digest,
-        "lease_owner": None,
-        "lease_expires_at": None,
-    }
+    return Submission(job=record, created=True)
 
 
 def _find_by_idempotency_key(session: Session, owner: str, key: str) -> JobRecord | None:

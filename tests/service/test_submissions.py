@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from batch_service.api.submissions import SubmitBatcher
 from batch_service.db import Database
 from batch_service.models import JobSpec
 from batch_service.store import jobs as job_store
+from batch_service.store.submissions import JobSubmitter
 
 
 class CountingDatabase(Database):
@@ -34,9 +34,12 @@ async def db(tmp_path: Path) -> AsyncIterator[CountingDatabase]:
 
 
 async def test_submits_that_arrive_together_share_a_transaction(db: CountingDatabase) -> None:
-    batcher = SubmitBatcher(db)
+    submitter = JobSubmitter(db)
     specs = [JobSpec(name=f"j{i}", labels={"n": str(i)}) for i in range(40)]
-    jobs = await asyncio.gather(*(batcher.submit(owner="alice", spec=spec, now=1.0) for spec in specs))
+    submissions = await asyncio.gather(
+        *(submitter.submit(owner="alice", spec=spec, idempotency_key=None, now=1.0) for spec in specs)
+    )
+    jobs = [submission.job for submission in submissions]
     assert [job["name"] for job in jobs] == [f"j{i}" for i in range(40)]
     assert len({job["pk"] for job in jobs}) == 40
     assert db.writes < 5  # one or two batches, not forty transactions
@@ -47,10 +50,13 @@ async def test_submits_that_arrive_together_share_a_transaction(db: CountingData
 
 
 async def test_a_failed_batch_fails_each_of_its_submits(db: CountingDatabase) -> None:
-    batcher = SubmitBatcher(db)
+    submitter = JobSubmitter(db)
     db.close()  # the writer thread is gone: the batch cannot be written
     results = await asyncio.gather(
-        *(batcher.submit(owner="alice", spec=JobSpec(name="x"), now=1.0) for _ in range(3)),
+        *(
+            submitter.submit(owner="alice", spec=JobSpec(name="x"), idempotency_key=None, now=1.0)
+            for _ in range(3)
+        ),
         return_exceptions=True,
     )
     assert all(isinstance(result, RuntimeError) for result in results)

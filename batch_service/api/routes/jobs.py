@@ -49,17 +49,12 @@ async def submit_job(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     owner, services = caller.owner, caller.services
-    now = time.time()
-    if idempotency_key is None:
-        job = await services.submissions.submit(owner=owner, spec=spec, now=now)
-        submission = job_store.Submission(job=job, created=True)
-    else:
-        try:
-            submission = await services.db.write(
-                job_store.submit_job, owner=owner, spec=spec, idempotency_key=idempotency_key, now=now
-            )
-        except job_store.IdempotencyConflict as conflict:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
+    try:
+        submission = await services.submissions.submit(
+            owner=owner, spec=spec, idempotency_key=idempotency_key, now=time.time()
+        )
+    except job_store.IdempotencyConflict as conflict:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
     token = services.logs_tokens.token_for(submission.job["id"])
     code = status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK
     return json_response(job_document(submission.job, logs_token=token), code)
