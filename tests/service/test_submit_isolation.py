@@ -21,7 +21,7 @@ from batch_service.models import JobSpec
 from batch_service.spec_limits import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from batch_service.store import jobs as job_store
 from batch_service.store.submissions import JobSubmitter
-from tests.utils.jobs import ALICE, BOB
+from tests.utils.keys import ALICE, BOB
 from tests.utils.servers import BatchService, run_batch_service
 
 CONCURRENT = 40
