@@ -58,9 +58,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def api_settings(database_url: str) -> Settings:
-    """Override in a test module to change settings (rate limits, faults, capacity)."""
-    return make_settings(database_url)
+def api_settings(request: pytest.FixtureRequest, database_url: str) -> Settings:
+    """The in-process app's settings: the tests' defaults, plus what the test itself names
+    with `@pytest.mark.settings(max_running=1, ...)` (any `Settings` field)."""
+    marker = request.node.get_closest_marker("settings")
+    return make_settings(database_url, **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture

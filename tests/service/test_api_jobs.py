@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.conftest import InProcessApi
-from tests.utils.jobs import ALICE, job_spec, submit, wait_for_state
+from tests.utils.jobs import job_spec, read_all_logs, submit, wait_for_state
+from tests.utils.keys import ALICE
 
 
 async def test_submit_returns_the_job_and_a_logs_token(api: InProcessApi) -> None:
@@ -130,13 +133,26 @@ async def test_list_rejects_a_bad_page_token_and_limit(api: InProcessApi) -> Non
         assert response.json()["detail"][0]["loc"] == ["query", "limit"]
 
 
+@pytest.mark.settings(max_running=1)
 async def test_cancel_a_queued_job(api: InProcessApi) -> None:
-    job = await submit(api.client, duration_seconds=60)
-    # A quick submit is usually still QUEUED; cancel wins either way before it finishes.
+    blocker = await submit(api.client, duration_seconds=600)
+    await wait_for_state(api.client, blocker["id"], {"RUNNING"})
+    job = await submit(api.client, duration_seconds=0.1)
+    # The one slot is taken, so this job is QUEUED for as long as the blocker runs.
+    assert (await api.client.get(f"/v1/jobs/{job['id']}", headers=ALICE)).json()["state"] == "QUEUED"
+
     response = await api.client.post(f"/v1/jobs/{job['id']}/cancel", headers=ALICE)
     assert response.status_code == 200
-    assert response.json()["state"] == "CANCELLED"
-    assert response.json()["finished_at"] is not None
+    cancelled = response.json()
+    assert cancelled["state"] == "CANCELLED"
+    assert cancelled["finished_at"] is not None and cancelled["started_at"] is None
+
+    # Free the slot; the next queued job runs to its end, so the scheduler has passed over the
+    # cancelled one, which never started.
+    await api.client.post(f"/v1/jobs/{blocker['id']}/cancel", headers=ALICE)
+    later = await submit(api.client, duration_seconds=0.1)
+    assert (await wait_for_state(api.client, later["id"]))["state"] == "SUCCEEDED"
+    assert (await api.client.get(f"/v1/jobs/{job['id']}", headers=ALICE)).json() == cancelled
 
 
 async def test_cancel_a_running_job_stops_its_log(api: InProcessApi) -> None:
@@ -144,10 +160,15 @@ async def test_cancel_a_running_job_stops_its_log(api: InProcessApi) -> None:
     await wait_for_state(api.client, job["id"], {"RUNNING"})
     cancelled = (await api.client.post(f"/v1/jobs/{job['id']}/cancel", headers=ALICE)).json()
     assert cancelled["state"] == "CANCELLED"
-    await asyncio.sleep(0.3)
+
+    # A job submitted after the cancel runs and writes its whole log: the scheduler has kept
+    # writing lines since, and none of them went to the cancelled job.
+    witness = await submit(api.client, duration_seconds=0.5, log_lines=10)
+    assert (await wait_for_state(api.client, witness["id"]))["log_line_count"] == 10
     later = (await api.client.get(f"/v1/jobs/{job['id']}", headers=ALICE)).json()
-    assert later["state"] == "CANCELLED"
-    assert later["log_line_count"] == cancelled["log_line_count"]
+    assert later == cancelled
+    lines = await read_all_logs(api.client, job["id"])
+    assert [line["seq"] for line in lines] == list(range(cancelled["log_line_count"]))
 
 
 async def test_cancel_is_idempotent(api: InProcessApi) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from tests.conftest import InProcessApi
-from tests.utils.jobs import ALICE, read_all_logs, submit, wait_for_state
+from tests.utils.jobs import read_all_logs, submit, wait_for_state
+from tests.utils.keys import ALICE
 
 
 async def test_log_seq_runs_from_zero_without_gaps_across_pages(api: InProcessApi) -> None:
@@ -58,11 +59,10 @@ async def test_a_failing_job_logs_its_error_last(api: InProcessApi) -> None:
 
 async def test_bad_log_page_tokens_are_400(api: InProcessApi) -> None:
     job = await submit(api.client)
-    jobs_token = (await api.client.get("/v1/jobs", params={"limit": 1}, headers=ALICE)).json()
-    await submit(api.client)
-    jobs_token = (await api.client.get("/v1/jobs", params={"limit": 1}, headers=ALICE)).json()[
-        "next_page_token"
-    ]
+    await submit(api.client)  # a second job, so a one-job page of the list offers a next page
+    jobs_page = (await api.client.get("/v1/jobs", params={"limit": 1}, headers=ALICE)).json()
+    jobs_token = jobs_page["next_page_token"]
+    assert jobs_token is not None  # a real token, valid for the job list: still not a logs token
     for token in ("garbage!", "bG9nczp4", jobs_token):
         response = await api.client.get(
             f"/v1/jobs/{job['id']}/logs", params={"page_token": token}, headers=ALICE

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from batch_service.settings import Settings
-from tests.conftest import InProcessApi, make_settings
-from tests.utils.jobs import ALICE, BOB, job_spec, read_all_logs, submit, wait_for_state
+from tests.conftest import InProcessApi
+from tests.utils.jobs import job_spec, read_all_logs, submit, wait_for_state
+from tests.utils.keys import ALICE, ALICE_KEY, BOB, BOB_KEY, bearer
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic YTpi"}])
+@pytest.mark.parametrize("headers", [{}, bearer("wrong"), {"Authorization": "Basic YTpi"}])
 async def test_a_missing_or_wrong_key_is_401_with_a_bearer_challenge(
-    api: InProcessApi, headers: dict
+    api: InProcessApi, headers: dict[str, str]
 ) -> None:
     for response in (
         await api.client.post("/v1/jobs", json=job_spec(), headers=headers),
@@ -49,7 +50,7 @@ async def test_the_logs_token_reads_only_its_own_jobs_logs(api: InProcessApi) ->
     job = await submit(api.client, log_lines=3)
     other = await submit(api.client, log_lines=3)
     await wait_for_state(api.client, job["id"])
-    token = {"Authorization": f"Bearer {job['logs_token']}"}
+    token = bearer(job["logs_token"])
 
     assert len(await read_all_logs(api.client, job["id"], headers=token)) == 3
     assert (await api.client.get(f"/v1/jobs/{other['id']}/logs", headers=token)).status_code == 401
@@ -61,18 +62,16 @@ async def test_the_logs_token_reads_only_its_own_jobs_logs(api: InProcessApi) ->
 
 async def test_a_forged_logs_token_is_refused(api: InProcessApi) -> None:
     job = await submit(api.client)
-    forged = {"Authorization": "Bearer bjl_" + "A" * 43}
+    forged = bearer("bjl_" + "A" * 43)
     assert (await api.client.get(f"/v1/jobs/{job['id']}/logs", headers=forged)).status_code == 401
 
 
 async def test_no_key_or_token_appears_in_errors_or_metrics(api: InProcessApi) -> None:
     job = await submit(api.client)
-    secrets = ["alice-secret-key", "bob-secret-key", job["logs_token"]]
+    secrets = [ALICE_KEY, BOB_KEY, job["logs_token"]]
     bodies = [
-        (await api.client.get("/v1/jobs", headers={"Authorization": "Bearer alice-secret-key-typo"})).text,
-        (
-            await api.client.get(f"/v1/jobs/{job['id']}/logs", headers={"Authorization": "Bearer bjl_bad"})
-        ).text,
+        (await api.client.get("/v1/jobs", headers=bearer(f"{ALICE_KEY}-typo"))).text,
+        (await api.client.get(f"/v1/jobs/{job['id']}/logs", headers=bearer("bjl_bad"))).text,
         (await api.client.post("/v1/jobs", json={"nope": 1}, headers=ALICE)).text,
         (await api.client.get("/metrics")).text,
         (await api.client.get("/openapi.json")).text,
@@ -82,13 +81,7 @@ async def test_no_key_or_token_appears_in_errors_or_metrics(api: InProcessApi) -
             assert secret not in body
 
 
-@pytest.fixture
-def api_settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
-    if request.function.__name__ == "test_anonymous_mode_needs_no_key":
-        return make_settings(database_url, api_keys="", allow_anonymous=True)
-    return make_settings(database_url)
-
-
+@pytest.mark.settings(api_keys="", allow_anonymous=True)
 async def test_anonymous_mode_needs_no_key(api: InProcessApi) -> None:
     response = await api.client.post("/v1/jobs", json=job_spec())
     assert response.status_code == 201

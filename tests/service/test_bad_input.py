@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import InProcessApi
-from tests.utils.jobs import ALICE, job_spec
+from tests.utils.jobs import job_spec
+from tests.utils.keys import ALICE
 
 BAD_SPECS: list[tuple[dict[str, Any], str]] = [
     ({"duration_seconds": 1}, "name"),  # name missing

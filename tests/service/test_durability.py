@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.utils.jobs import ALICE, read_all_logs, wait_for_state
+from tests.utils.jobs import read_all_logs, wait_for_state
+from tests.utils.keys import ALICE
 from tests.utils.servers import run_batch_service
 
 JOBS = 50

@@ -11,7 +11,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.utils.jobs import ALICE, read_all_logs, wait_for_state
+from tests.utils.jobs import read_all_logs, wait_for_state
+from tests.utils.keys import ALICE
 from tests.utils.servers import BatchService, run_batch_service
 
 JOBS = 24

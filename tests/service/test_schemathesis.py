@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tests.utils.keys import ALICE, ALICE_KEY
 from tests.utils.servers import BIN_DIR, BatchService
 
 # positive_data_acceptance: page tokens are opaque, so a schema-valid string can still be a
@@ -24,7 +25,7 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error_or_drift(
             "run",
             f"{batch_server.url}/openapi.json",
             "--header",
-            "Authorization: Bearer alice-secret-key",
+            f"Authorization: {ALICE['Authorization']}",
             "--checks",
             "all",
             "--exclude-checks",
@@ -42,4 +43,4 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error_or_drift(
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "alice-secret-key" not in batch_server.server.log()
+    assert ALICE_KEY not in batch_server.server.log()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from batch_service.models import JobSpec, JobState
-from batch_service.simulation import progress_at, simulated_line
+from batch_service.models import JobSpec, JobState, LogLevel
+from batch_service.simulation import SimulatedLine, progress_at, simulated_line
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
 
 
@@ -26,8 +26,17 @@ def test_the_timeout_wins_when_shorter_than_the_run() -> None:
 
 def test_a_line_is_the_same_whoever_writes_it() -> None:
     spec = JobSpec(name="p", duration_seconds=10, log_lines=10)
-    assert simulated_line(spec, 50, 3) == simulated_line(spec, 50, 3)
-    assert simulated_line(spec, 50, 3).timestamp == 54.0
+    # Another process knows the job only from its row: the spec stored as JSON, and started_at.
+    stored = JobSpec.model_validate(spec.model_dump(mode="json"))
+    line = SimulatedLine(seq=3, timestamp=54.0, level=LogLevel.INFO, message="p: step 4 of 10 done")
+    assert simulated_line(spec, 50, 3) == line
+    assert simulated_line(stored, 50, 3) == line
+
+
+def test_a_failing_jobs_last_line_is_its_error() -> None:
+    spec = JobSpec(name="p", duration_seconds=10, log_lines=4, fail_message="disk full")
+    assert simulated_line(spec, 0, 2).level is LogLevel.INFO
+    assert simulated_line(spec, 0, 3) == SimulatedLine(3, 10.0, LogLevel.ERROR, "p: disk full")
 
 
 def test_page_tokens_round_trip_and_are_kind_checked() -> None:
