@@ -20,10 +20,12 @@ once the SDK or FastAPI change.) This module therefore imports nothing from the 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import flyte
 import flyte.app
+from flyte.config import get_config_file
 
 PROJECT_DIR = Path(__file__).parent
 SERVICE_NAME = "batch-service"
@@ -78,6 +80,11 @@ connector = flyte.app.ConnectorEnvironment(
 
 
 if __name__ == "__main__":
+    if get_config_file(None) is None:
+        sys.exit(
+            "app.py: no Flyte config found, so there is no cluster to deploy to. Create one with\n"
+            "  flyte create config --endpoint <host> --project <project> --domain <domain>"
+        )
     flyte.init_from_config(root_dir=PROJECT_DIR)
     for deployment in flyte.deploy(connector):
         for deployed in deployment.envs.values():

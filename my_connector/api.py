@@ -1,7 +1,7 @@
 """What the batch API says, as this connector reads it: the job resource, log pages, errors.
 
-Written from the API contract (DESIGN.md section 1), not imported from the service, so the
-connector works against any deployment of the API. Fields the service adds are ignored.
+Written from the API contract (docs/api.md), not imported from the service, so the connector
+works against any deployment of the API. Fields the service adds are ignored.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from pydantic import BaseModel, ConfigDict
 class BatchApiError(Exception):
     """The batch API refused a call, or answered something this client cannot read."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, detail: str | None = None) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.detail = detail
 
 
 class JobNotFound(BatchApiError):

@@ -1,6 +1,6 @@
-"""An async client for the batch API (DESIGN.md section 1), and nothing Flyte-specific.
+"""An async client for the batch API (docs/api.md), and nothing Flyte-specific.
 
-It knows the API only through HTTP and the small models below (never the service's own
+It knows the API only through HTTP and the models in `api.py` (never the service's own
 code), so it works against any deployment of the API. Three decisions live here:
 
 * **One pooled `httpx.AsyncClient` per event loop.** httpx pools connections per loop, and a
@@ -37,6 +37,7 @@ from my_connector.api import (
     LogPage,
     SubmittedJob,
 )
+from my_connector.retry_log import retried_call
 from my_connector.settings import ConnectorSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -176,35 +177,39 @@ class BatchApiClient:
         if bearer is not None:
             request_headers["Authorization"] = f"Bearer {bearer}"
         attempts = 0
-        try:
-            async for attempt in stamina.retry_context(
-                on=self._retry_backoff,
-                attempts=self.settings.retry_attempts,
-                timeout=self.settings.retry_timeout_seconds,
-                wait_initial=0.2,
-                wait_max=5.0,
-                wait_jitter=0.5,
-            ):
-                with attempt:
-                    attempts += 1
-                    response = await http.request(
-                        method, path, json=json, params=params, headers=request_headers
-                    )
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _TransientStatus(response)
-        except _TransientStatus as exc:
-            detail = error_detail(exc.response)
-            raise BatchServiceUnavailable(
-                f"batch API at {self.base_url} kept failing {method} {path} after {attempts} attempts: "
-                f"{exc}: {detail}",
-                status_code=exc.response.status_code,
-                detail=detail,
-            ) from None
-        except TRANSIENT_TRANSPORT_ERRORS as exc:
-            raise BatchServiceUnavailable(
-                f"batch API at {self.base_url} unreachable for {method} {path} after {attempts} attempts: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+        with retried_call(method, path, attempts=self.settings.retry_attempts) as call:
+
+            def backoff(exc: Exception) -> bool | float:
+                call.cause = describe_failure(exc)
+                return self._retry_backoff(exc)
+
+            try:
+                async for attempt in stamina.retry_context(
+                    on=backoff,
+                    attempts=self.settings.retry_attempts,
+                    timeout=self.settings.retry_timeout_seconds,
+                    wait_initial=0.2,
+                    wait_max=5.0,
+                    wait_jitter=0.5,
+                ):
+                    with attempt:
+                        attempts += 1
+                        response = await http.request(
+                            method, path, json=json, params=params, headers=request_headers
+                        )
+                        if response.status_code == 429 or response.status_code >= 500:
+                            raise _TransientStatus(response)
+            except _TransientStatus as exc:
+                raise BatchServiceUnavailable(
+                    f"batch API at {self.base_url} kept failing {method} {path} after {attempts} attempts: "
+                    f"{exc}: {error_detail(exc.response)}",
+                    status_code=exc.response.status_code,
+                ) from None
+            except TRANSIENT_TRANSPORT_ERRORS as exc:
+                raise BatchServiceUnavailable(
+                    f"batch API at {self.base_url} unreachable for {method} {path} "
+                    f"after {attempts} attempts: {describe_failure(exc)}"
+                ) from exc
         if response.is_error:
             raise _refusal(method, path, response)
         return response
@@ -218,6 +223,13 @@ class BatchApiClient:
         return isinstance(exc, TRANSIENT_TRANSPORT_ERRORS)
 
 
+def describe_failure(exc: Exception) -> str:
+    """A failed attempt in a few words: `503 Service Unavailable` or `ConnectError: …`."""
+    if isinstance(exc, _TransientStatus):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def _job_path(job_id: str) -> str:
     return f"/v1/jobs/{quote(job_id, safe='')}"
 
@@ -228,7 +240,6 @@ def _refusal(method: str, path: str, response: httpx.Response) -> BatchApiError:
     return error_type(
         f"batch API refused {method} {path}: {response.status_code} {response.reason_phrase}: {detail}",
         status_code=response.status_code,
-        detail=detail,
     )
 
 

@@ -7,7 +7,7 @@ process for a local `flyte.run`, via `AsyncConnectorExecutorMixin`) turns it int
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from flyte.connectors import AsyncConnectorExecutorMixin
@@ -19,20 +19,23 @@ from my_connector.connector import TASK_TYPE
 
 @dataclass
 class BatchJobConfig:
-    """The job spec fields a task fixes (DESIGN.md section 1); the task's inputs become the job's.
+    """The job spec fields a task fixes (docs/api.md); the task's inputs become the job's.
+
+    A field left as None is left out of the job spec, so the service's own default applies:
+    the defaults live in one place, the service (see docs/api.md).
 
     Attributes:
         timeout_seconds: the job ends TIMED_OUT (the task FAILED) if it runs longer.
-        duration_seconds: simulated run time; None leaves the service's default.
+        duration_seconds: simulated run time.
         log_lines: lines the job writes over its run.
         labels: job labels, for filtering jobs in the service.
         fail_message: make the job fail with this error (for demos and tests).
     """
 
-    timeout_seconds: int = 300
+    timeout_seconds: int | None = None
     duration_seconds: float | None = None
-    log_lines: int = 10
-    labels: dict[str, str] = field(default_factory=dict)
+    log_lines: int | None = None
+    labels: dict[str, str] | None = None
     fail_message: str | None = None
 
 

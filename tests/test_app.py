@@ -91,6 +91,23 @@ def test_app_module_imports_without_service_settings_or_credentials() -> None:
     assert done.stdout.split() == [SERVICE, CONNECTOR]
 
 
+def test_running_app_py_without_a_flyte_config_says_what_to_do(tmp_path: Path) -> None:
+    env = base_env({"HOME": str(tmp_path)})  # a bare HOME: no ~/.flyte/config.yaml to find
+    for config_variable in ("UCTL_CONFIG", "FLYTECTL_CONFIG"):
+        env.pop(config_variable, None)
+
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "app.py: no Flyte config found, so there is no cluster to deploy to. Create one with",
+        "  flyte create config --endpoint <host> --project <project> --domain <domain>",
+    ]
+
+
 def test_deploying_the_connector_deploys_the_service_it_depends_on(
     app_module: ModuleType, deployed: dict[str, app_definition_pb2.App]
 ) -> None:

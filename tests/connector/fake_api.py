@@ -1,4 +1,4 @@
-"""The batch API's contract (DESIGN.md section 1), in memory, behind `httpx.MockTransport`.
+"""The batch API's contract (docs/api.md), in memory, behind `httpx.MockTransport`.
 
 Unit tests drive the client and the connector against this instead of a real service:
 they can script faults, move jobs between states, and count every request made.

@@ -8,6 +8,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import grpc
+import pytest
+from flyte.connectors import ConnectorRegistry
 from flyteidl2.connector.connector_pb2 import GetConnectorRequest, ListConnectorsRequest, TaskCategory
 from flyteidl2.connector.service_pb2_grpc import ConnectorMetadataServiceStub
 from flyteidl2.core.execution_pb2 import TaskExecution
@@ -22,6 +24,12 @@ def test_the_entry_point_loads_the_connector() -> None:
     (entry_point,) = [ep for ep in entry_points(group="flyte.connectors") if ep.name == "batch_job"]
 
     assert entry_point.load() is BatchJobConnector
+
+
+def test_an_unserved_task_type_is_a_value_error_as_register_expects() -> None:
+    """`register()` reads a ValueError as "nobody serves batch_job yet"; the SDK must keep raising one."""
+    with pytest.raises(ValueError, match="Cannot find connector"):
+        ConnectorRegistry.get_connector("no_such_task_type")
 
 
 def test_importing_and_reloading_registers_the_connector_once() -> None:

@@ -107,10 +107,15 @@ async def test_delete_cancels_a_running_task_and_is_idempotent(alice: ConnectorD
     assert resource.message.endswith("cancelled")
 
 
-async def test_deleting_an_unknown_job_succeeds(alice: ConnectorDriver) -> None:
+async def test_deleting_an_unknown_job_succeeds(alice: ConnectorDriver, live_service: BatchService) -> None:
+    cancels = {"method": "POST", "route": "/v1/jobs/{job_id}/cancel", "status": "404"}
+    before = requests_served(live_service, **cancels)
+
     await alice.delete(
         json.dumps({"job_id": "job-never-made", "logs_token": "x", "output_names": []}).encode()
     )
+
+    assert requests_served(live_service, **cancels) == before + 1  # asked, told "not found", fine
 
 
 async def test_create_sent_twice_for_one_attempt_makes_one_job(alice: ConnectorDriver) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -36,14 +37,38 @@ def jobs_of(service: BatchService, key: str) -> list[dict[str, object]]:
     return response.json()["jobs"]
 
 
+def unique_name() -> str:
+    """A `name` input no other test uses, so each test finds exactly the jobs it made, in any order."""
+    return f"local-{uuid.uuid4().hex[:12]}"
+
+
+def jobs_named(service: BatchService, key: str, name: str) -> list[dict[str, object]]:
+    return [job for job in jobs_of(service, key) if job["inputs"] == {"name": name}]
+
+
 def test_main_py_runs_locally_and_prints_the_result(live_service: BatchService, tmp_path: Path) -> None:
-    done = run_locally(["main.py", "--name", "hello"], tmp_path, live_service, BATCH_API_KEY=ALICE_KEY)
+    name = unique_name()
+    done = run_locally(["main.py", "--name", name], tmp_path, live_service, BATCH_API_KEY=ALICE_KEY)
 
     assert done.returncode == 0, done.stderr
-    (job,) = [job for job in jobs_of(live_service, ALICE_KEY) if job["name"] == "my_batch_job"]
-    assert job["inputs"] == {"name": "hello"}
+    (job,) = jobs_named(live_service, ALICE_KEY, name)
+    assert job["name"] == "my_batch_job"
     assert done.stdout.strip().splitlines()[-1] == f"output-from-{job['id']}"
     assert ALICE_KEY not in done.stdout + done.stderr
+
+
+def test_main_py_without_a_key_says_what_to_do_in_one_line(
+    live_service: BatchService, tmp_path: Path
+) -> None:
+    done = run_locally(["main.py", "--name", unique_name()], tmp_path, live_service)
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "main.py: batch API refused POST /v1/jobs: 401 Unauthorized: missing or invalid API key "
+        "(no API key: name a per-task secret with BatchJobTask(api_key=<secret name>) "
+        "or set BATCH_API_KEY for the connector)"
+    ]
 
 
 def test_a_failing_job_raises_with_the_services_error(live_service: BatchService, tmp_path: Path) -> None:
@@ -61,17 +86,18 @@ def test_a_failing_job_raises_with_the_services_error(live_service: BatchService
 
 
 def test_a_per_task_key_resolves_from_the_environment(live_service: BatchService, tmp_path: Path) -> None:
+    name = unique_name()
     done = run_locally(
-        ["-m", "tests.connector.local_run", "--name", "bobs", "--api-key-secret", "BOB_BATCH_KEY"],
+        ["-m", "tests.connector.local_run", "--name", name, "--api-key-secret", "BOB_BATCH_KEY"],
         tmp_path,
         live_service,
         BOB_BATCH_KEY=BOB_KEY,
     )
 
     assert done.returncode == 0, done.stderr
-    (job,) = [job for job in jobs_of(live_service, BOB_KEY) if job["inputs"] == {"name": "bobs"}]
+    (job,) = jobs_named(live_service, BOB_KEY, name)
     assert f"result: output-from-{job['id']}" in done.stdout
-    assert all(job["inputs"] != {"name": "bobs"} for job in jobs_of(live_service, ALICE_KEY))
+    assert jobs_named(live_service, ALICE_KEY, name) == []
     assert BOB_KEY not in done.stdout + done.stderr
 
 
@@ -93,13 +119,14 @@ def test_a_named_secret_missing_from_the_environment_is_an_error(
 def test_flyte_run_local_runs_the_example_task_by_its_name(
     live_service: BatchService, tmp_path: Path
 ) -> None:
+    name = unique_name()
     done = run_locally(
-        ["run", "--local", "main.py", "my_batch_job", "--name", "hello"],
+        ["run", "--local", "main.py", "my_batch_job", "--name", name],
         tmp_path,
         live_service,
         program=str(Path(sys.executable).parent / "flyte"),
         BATCH_API_KEY=ALICE_KEY,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    newest = jobs_of(live_service, ALICE_KEY)[0]
-    assert f'o0="output-from-{newest["id"]}"' in done.stdout
+    (job,) = jobs_named(live_service, ALICE_KEY, name)
+    assert f'o0="output-from-{job["id"]}"' in done.stdout

@@ -29,6 +29,10 @@ def test_custom_config_carries_the_job_settings_and_leaves_unset_ones_out() -> N
     }
 
 
+def test_an_empty_config_sends_nothing_so_the_services_defaults_apply() -> None:
+    assert BatchJobTask(name="t", plugin_config=BatchJobConfig()).custom_config(sctx=None) == {}  # type: ignore[arg-type]
+
+
 def test_a_per_task_key_is_named_in_secrets_never_valued() -> None:
     template = task_template(
         demo_task(BatchJobConfig(duration_seconds=1.5), api_key_secret="alice-batch-key")
