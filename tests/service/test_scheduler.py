@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from batch_service.db import Database
 from batch_service.models import Job, JobRecord, JobSpec, JobState, LogLine
 from batch_service.scheduler import MAX_LINES_PER_TICK, Scheduler
 from batch_service.store import jobs as job_store
+from tests.utils.databases import migrated
 
 
 class Clock:
@@ -25,11 +26,9 @@ class Clock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 's.db'}")
-    database.migrate()
-    yield database
-    database.close()
+def db(tmp_path: Path) -> Iterator[Database]:
+    with migrated(Database(f"sqlite:///{tmp_path / 's.db'}")) as database:
+        yield database
 
 
 def make_scheduler(db: Database, clock: Clock, max_running: int = 8) -> Scheduler:

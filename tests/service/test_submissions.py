@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from batch_service.db import Database
 from batch_service.models import JobSpec
 from batch_service.store import jobs as job_store
 from batch_service.store.submissions import JobSubmitter
+from tests.utils.databases import migrated
 
 
 class CountingDatabase(Database):
@@ -26,11 +27,9 @@ class CountingDatabase(Database):
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[CountingDatabase]:
-    database = CountingDatabase(f"sqlite:///{tmp_path / 'g.db'}")
-    database.migrate()
-    yield database
-    database.close()
+def db(tmp_path: Path) -> Iterator[CountingDatabase]:
+    with migrated(CountingDatabase(f"sqlite:///{tmp_path / 'g.db'}")) as database:
+        yield database
 
 
 async def test_submits_that_arrive_together_share_a_transaction(db: CountingDatabase) -> None:
