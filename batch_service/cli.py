@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import NoReturn
 
 import uvicorn
 from pydantic import ValidationError
 
+from batch_service import sqlite_lock
 from batch_service.api import create_app
+from batch_service.db import sqlite_file
 from batch_service.settings import Settings
 
 
@@ -27,12 +30,30 @@ def describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def refuse_to_start(reason: str) -> NoReturn:
+    print(f"batch-service: cannot start: {reason}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def claim_database(settings: Settings) -> None:
+    """Take a SQLite file's lock for this process's life, before anything else opens it."""
+    database = sqlite_file(settings.database_url)
+    if database is not None:
+        try:
+            sqlite_lock.acquire(database)
+        except sqlite_lock.DatabaseInUse as error:
+            refuse_to_start(str(error))
+        except OSError as error:
+            refuse_to_start(f"cannot lock {database}: {error.strerror} ({error.filename})")
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         settings = load_settings(argv)
     except ValidationError as error:
         print(f"batch-service: cannot start:\n{describe(error)}", file=sys.stderr)
         raise SystemExit(2) from None
+    claim_database(settings)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -11,14 +11,17 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
+
+from batch_service import sqlite_lock
 
 T = TypeVar("T")
 
@@ -32,6 +35,14 @@ class StoreUnavailable(Exception):
 
 # Errors that mean the database failed, not the request: the answer is "retry later" (503).
 STORAGE_ERRORS = (OperationalError, InterfaceError, PoolTimeout, StoreUnavailable)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def make_engine(url: str) -> Engine:
@@ -71,9 +82,11 @@ def migrate(engine: Engine) -> None:
 
 
 class Database:
-    """Owns the engine and the threads that talk to it."""
+    """Owns the engine and the threads that talk to it, and on SQLite the file's lock."""
 
     def __init__(self, url: str) -> None:
+        self.file = sqlite_file(url)
+        self._lock = sqlite_lock.acquire(self.file) if self.file else None
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="db-read")
@@ -104,3 +117,5 @@ class Database:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
         self.engine.dispose()
+        if self._lock is not None:
+            sqlite_lock.release(self._lock)

@@ -33,6 +33,7 @@ class JobState(StrEnum):
 
 
 TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED})
+ACTIVE_STATES = frozenset(JobState) - TERMINAL_STATES  # QUEUED and RUNNING: a cancel still applies
 
 
 class LogLevel(StrEnum):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from batch_service.db import Database
 from batch_service.models import JobSpec, JobState
-from batch_service.simulation import final_error, final_outputs, progress_at, simulated_line
+from batch_service.simulation import final_error, final_outputs, progress_at, run_length, simulated_line
 from batch_service.store import claims
 
 logger = logging.getLogger("batch_service.scheduler")
@@ -29,7 +29,6 @@ RETRY_AFTER_ERROR_SECONDS = 1.0
 
 @dataclass
 class TickReport:
-    started: int = 0
     finished: dict[str, JobState] = field(default_factory=dict)
     lines_written: int = 0
 
@@ -63,6 +62,9 @@ class Scheduler:
             try:
                 await self.tick()
                 delay = self.tick_seconds
+            except claims.JobsChangedUnderTick as race:
+                logger.info("scheduler tick rolled back (%s); redoing it", race)
+                delay = 0.0
             except Exception:
                 logger.exception("scheduler tick failed; retrying in %.1f s", RETRY_AFTER_ERROR_SECONDS)
                 delay = RETRY_AFTER_ERROR_SECONDS
@@ -91,7 +93,8 @@ class Scheduler:
 
         budget = MAX_LINES_PER_TICK
         lines: list[dict[str, object]] = []
-        changes: list[dict[str, object]] = []
+        progress_counts: dict[int, int] = {}
+        outcomes: list[claims.Outcome] = []
         for job in running:
             spec = self._specs[job.pk]
             progress = progress_at(spec, job.started_at, now)
@@ -108,26 +111,29 @@ class Scheduler:
                     }
                 )
             budget -= written - job.log_line_count
-            change: dict[str, object] = {"pk": job.pk, "log_line_count": written}
-            is_over = progress.outcome is not None and written == progress.lines_due
-            if is_over:
-                change.update(
-                    state=progress.outcome,
-                    finished_at=now,
-                    outputs=final_outputs(spec, job.id) if progress.outcome is JobState.SUCCEEDED else None,
-                    error=final_error(spec, progress.outcome),
-                    lease_owner=None,
-                    lease_expires_at=None,
+            if progress.outcome is not None and written == progress.lines_due:
+                outcomes.append(
+                    claims.Outcome(
+                        pk=job.pk,
+                        log_line_count=written,
+                        state=progress.outcome,
+                        finished_at=job.started_at + run_length(spec),  # when it ended, not now
+                        outputs=final_outputs(spec, job.id)
+                        if progress.outcome is JobState.SUCCEEDED
+                        else None,
+                        error=final_error(spec, progress.outcome),
+                    )
                 )
                 report.finished[job.id] = progress.outcome
-            if is_over or written != job.log_line_count:
-                changes.append(change)
+            elif written != job.log_line_count:
+                progress_counts[job.pk] = written
 
         claims.append_log_lines(session=session, lines=lines)
-        claims.save_job_changes(session=session, changes=changes)
+        claims.save_progress(session=session, replica=self.replica, counts=progress_counts)
+        claims.save_outcomes(session=session, replica=self.replica, outcomes=outcomes)
         claims.renew_leases(session=session, **lease)
         # Claim last, so slots freed by jobs that just finished are filled in the same tick.
-        report.started = claims.claim_queued_jobs(session=session, capacity=self.max_running, **lease)
+        claims.claim_queued_jobs(session=session, capacity=self.max_running, **lease)
         session.commit()
         report.lines_written = len(lines)
         live = {job.pk for job in running if job.id not in report.finished}

@@ -2,19 +2,48 @@
 
 On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets replicas claim from one table without ever
 taking the same job; a lease that is not renewed lets another replica take a dead one's
-jobs over. On SQLite those clauses compile to nothing and one process owns the file.
+jobs over. On SQLite those clauses compile to nothing and one process owns the file
+(`sqlite_lock`). Either way every UPDATE repeats, in SQL, the state it expects the row to
+be in (and, for a running job, that this replica holds its lease): whatever raced with the
+tick, a job that reached a terminal state is never moved out of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from batch_service.models import Job, JobState, LogLine
+
+jobs = Job.__table__
+_STILL_OURS = and_(
+    jobs.c.pk == bindparam("b_pk"),
+    jobs.c.state == JobState.RUNNING,
+    jobs.c.lease_owner == bindparam("b_replica"),
+)
+SAVE_PROGRESS = update(jobs).where(_STILL_OURS).values(log_line_count=bindparam("b_count"))
+SAVE_OUTCOME = (
+    update(jobs)
+    .where(_STILL_OURS)
+    .values(
+        log_line_count=bindparam("b_count"),
+        state=bindparam("b_state"),
+        finished_at=bindparam("b_finished_at"),
+        outputs=bindparam("b_outputs", type_=jobs.c.outputs.type),
+        error=bindparam("b_error"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+
+
+class JobsChangedUnderTick(Exception):
+    """A job this tick meant to update was no longer RUNNING under our lease (cancelled or
+    taken over since it was read); the tick's transaction must be rolled back."""
 
 
 @dataclass(frozen=True)
@@ -29,18 +58,29 @@ class RunningJob:
 
 def take_over_expired_leases(*, session: Session, replica: str, now: float, lease_seconds: float) -> int:
     """Adopt RUNNING jobs whose owner stopped renewing its lease (it died or hung)."""
-    expired = select(Job.pk).where(
+    expired = (
         Job.state == JobState.RUNNING,
         or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now),
     )
-    pks = list(session.execute(expired.with_for_update(skip_locked=True)).scalars())
-    return _lease(session, pks, replica, now + lease_seconds)
+    pks = list(session.execute(select(Job.pk).where(*expired).with_for_update(skip_locked=True)).scalars())
+    if not pks:
+        return 0
+    taken = session.execute(
+        update(Job)
+        .where(Job.pk.in_(pks), *expired)
+        .values(lease_owner=replica, lease_expires_at=now + lease_seconds)
+    )
+    return taken.rowcount
 
 
 def adopt_all_running(*, session: Session, replica: str, now: float, lease_seconds: float) -> int:
-    """At start-up on SQLite: one process owns the file, so every RUNNING job is now ours."""
-    pks = list(session.execute(select(Job.pk).where(Job.state == JobState.RUNNING)).scalars())
-    return _lease(session, pks, replica, now + lease_seconds)
+    """At start-up on SQLite: this process holds the file's lock, so every RUNNING job is ours."""
+    adopted = session.execute(
+        update(Job)
+        .where(Job.state == JobState.RUNNING)
+        .values(lease_owner=replica, lease_expires_at=now + lease_seconds)
+    )
+    return adopted.rowcount
 
 
 def claim_queued_jobs(
@@ -97,10 +137,44 @@ def append_log_lines(*, session: Session, lines: Iterable[dict[str, Any]]) -> No
         session.execute(insert(LogLine), rows)
 
 
-def save_job_changes(*, session: Session, changes: Sequence[dict[str, Any]]) -> None:
-    """Bulk UPDATE by primary key: each dict holds `pk` and the columns that changed."""
-    if changes:
-        session.execute(update(Job), list(changes))
+def save_progress(*, session: Session, replica: str, counts: Mapping[int, int]) -> None:
+    """Record how many log lines each still-running job has now (pk -> count)."""
+    rows = [{"b_pk": pk, "b_replica": replica, "b_count": count} for pk, count in counts.items()]
+    _update_all(session, SAVE_PROGRESS, rows)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended, as the simulation says: written with its last log lines."""
+
+    pk: int
+    log_line_count: int
+    state: JobState
+    finished_at: float
+    outputs: dict[str, Any] | None
+    error: str | None
+
+
+def save_outcomes(*, session: Session, replica: str, outcomes: Sequence[Outcome]) -> None:
+    rows = [
+        {
+            "b_pk": outcome.pk,
+            "b_replica": replica,
+            "b_count": outcome.log_line_count,
+            "b_state": outcome.state.value,
+            "b_finished_at": outcome.finished_at,
+            "b_outputs": outcome.outputs,
+            "b_error": outcome.error,
+        }
+        for outcome in outcomes
+    ]
+    _update_all(session, SAVE_OUTCOME, rows)
+
+
+def _update_all(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Run a guarded UPDATE per row; every row must match, or the tick is void."""
+    if rows and session.execute(statement, rows).rowcount != len(rows):
+        raise JobsChangedUnderTick("a job left RUNNING under this replica's lease during the tick")
 
 
 def renew_leases(*, session: Session, replica: str, now: float, lease_seconds: float) -> None:
@@ -114,11 +188,3 @@ def renew_leases(*, session: Session, replica: str, now: float, lease_seconds: f
         )
         .values(lease_expires_at=now + lease_seconds)
     )
-
-
-def _lease(session: Session, pks: list[int], replica: str, until: float) -> int:
-    if pks:
-        session.execute(
-            update(Job).where(Job.pk.in_(pks)).values(lease_owner=replica, lease_expires_at=until)
-        )
-    return len(pks)

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from batch_service.models import Job, JobLabel, JobRecord, JobSpec, JobState
+from batch_service.models import ACTIVE_STATES, Job, JobLabel, JobRecord, JobSpec, JobState
 
 jobs = Job.__table__
 job_labels = JobLabel.__table__
@@ -181,7 +181,7 @@ def cancel_job(*, session: Session, owner: str, job_id: str, now: float) -> JobR
         .where(
             jobs.c.id == job_id,
             jobs.c.owner == owner,
-            jobs.c.state.in_([JobState.QUEUED, JobState.RUNNING]),
+            jobs.c.state.in_(sorted(ACTIVE_STATES)),
         )
         .values(state=JobState.CANCELLED, finished_at=now, lease_owner=None, lease_expires_at=None)
     )
