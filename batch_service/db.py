@@ -117,5 +117,6 @@ class Database:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
         self.engine.dispose()
-        if self._lock is not None:
+        if self._lock is not None:  # closing twice must not release another holder's hold
             sqlite_lock.release(self._lock)
+            self._lock = None
