@@ -59,6 +59,9 @@ class BatchJob(BaseModel):
     outputs: dict[str, Any] | None = None
     error: str | None = None
     spec: _AcceptedSpec
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
     log_line_count: int = 0
 
 

@@ -7,9 +7,11 @@ code), so it works against any deployment of the API. Three decisions live here:
   pooled connection opened on one loop cannot be awaited from another. `c0` serves every
   call from one loop, but a local `flyte.run` drives the connector from its own loop, and
   tests from theirs, so the client keeps one `AsyncClient` per running loop.
-* **Retries with stamina.** Connect errors, timeouts, 5xx and 429 are retried with
-  exponential backoff and jitter, honoring `Retry-After`, within a bound of attempts and
-  time. POST is safe to retry because every create carries an `Idempotency-Key`.
+* **Retries with stamina, within a deadline.** Connect errors, 5xx and 429 are retried with
+  exponential backoff and jitter, honoring `Retry-After`, within a bound of attempts; the
+  whole call, every attempt and wait included, ends by its deadline (`call_budget_seconds`
+  by default), because the platform gives each connector call only a few seconds. POST is
+  safe to retry because every create carries an `Idempotency-Key`.
 * **Errors a user can act on.** A 4xx other than 429 is not retried and raises
   `BatchApiError` naming the call, the status and the service's `detail`. Keys and tokens
   travel only in headers, so they never reach a message.
@@ -149,9 +151,7 @@ class BatchApiClient:
                 client = self._clients[loop] = httpx.AsyncClient(
                     base_url=self.base_url,
                     transport=self._transport,
-                    timeout=httpx.Timeout(
-                        self.settings.request_timeout_seconds, connect=self.settings.connect_timeout_seconds
-                    ),
+                    timeout=None,  # every call is bounded as a whole by its deadline (see _call)
                     limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                     headers={"User-Agent": "flyte-batch-connector"},
                 )
@@ -166,43 +166,67 @@ class BatchApiClient:
         json: Any = None,
         params: dict[str, str | int] | None = None,
         headers: dict[str, str] | None = None,
+        deadline: float | None = None,
     ) -> httpx.Response:
-        """Send one API call, retrying transient failures; raise `BatchApiError` for the rest.
+        """Send one API call, retrying transient failures until its deadline; raise for the rest.
 
+        `deadline` (event-loop time) bounds the whole call, every attempt and wait included;
+        by default it is `call_budget_seconds` from now. A wait that would end past it
+        (a long `Retry-After`) ends the call at once instead of sleeping into the deadline.
         Without a bearer no `Authorization` header is sent: a service run with
         `BATCH_ALLOW_ANONYMOUS` accepts that, any other answers 401.
         """
+        loop = asyncio.get_running_loop()
+        if deadline is None:
+            deadline = loop.time() + self.settings.call_budget_seconds
         http = self._http()
         request_headers = dict(headers or {})
         if bearer is not None:
             request_headers["Authorization"] = f"Bearer {bearer}"
         attempts = 0
+        wait_past_deadline: float | None = None
         with retried_call(method, path, attempts=self.settings.retry_attempts) as call:
 
             def backoff(exc: Exception) -> bool | float:
+                nonlocal wait_past_deadline
                 call.cause = describe_failure(exc)
-                return self._retry_backoff(exc)
+                wait = self._retry_backoff(exc)
+                if not isinstance(wait, bool) and loop.time() + wait >= deadline:
+                    wait_past_deadline = wait
+                    return False
+                return wait
 
             try:
-                async for attempt in stamina.retry_context(
-                    on=backoff,
-                    attempts=self.settings.retry_attempts,
-                    timeout=self.settings.retry_timeout_seconds,
-                    wait_initial=0.2,
-                    wait_max=5.0,
-                    wait_jitter=0.5,
-                ):
-                    with attempt:
-                        attempts += 1
-                        response = await http.request(
-                            method, path, json=json, params=params, headers=request_headers
-                        )
-                        if response.status_code == 429 or response.status_code >= 500:
-                            raise _TransientStatus(response)
-            except _TransientStatus as exc:
+                async with asyncio.timeout_at(deadline):
+                    async for attempt in stamina.retry_context(
+                        on=backoff,
+                        attempts=self.settings.retry_attempts,
+                        timeout=None,
+                        wait_initial=0.2,
+                        wait_max=5.0,
+                        wait_jitter=0.5,
+                    ):
+                        with attempt:
+                            attempts += 1
+                            response = await http.request(
+                                method, path, json=json, params=params, headers=request_headers
+                            )
+                            if response.status_code == 429 or response.status_code >= 500:
+                                raise _TransientStatus(response)
+            except TimeoutError:
                 raise BatchServiceUnavailable(
-                    f"batch API at {self.base_url} kept failing {method} {path} after {attempts} attempts: "
-                    f"{exc}: {error_detail(exc.response)}",
+                    f"batch API at {self.base_url} did not answer {method} {path} within "
+                    f"{self.settings.call_budget_seconds:g} s (attempts: {attempts}, last: {call.cause})"
+                ) from None
+            except _TransientStatus as exc:
+                failing = (
+                    f"kept failing {method} {path} after {attempts} attempts"
+                    if wait_past_deadline is None
+                    else f"asked to retry {method} {path} in {wait_past_deadline:g} s, past this call's "
+                    f"{self.settings.call_budget_seconds:g} s budget"
+                )
+                raise BatchServiceUnavailable(
+                    f"batch API at {self.base_url} {failing}: {exc}: {error_detail(exc.response)}",
                     status_code=exc.response.status_code,
                 ) from None
             except TRANSIENT_TRANSPORT_ERRORS as exc:

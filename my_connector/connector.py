@@ -1,24 +1,24 @@
 """The `batch_job` connector: Flyte's create / get / delete / get_logs on top of the batch API.
 
-Flyte (or `c0`, or a local `flyte.run`) calls these four methods; each turns into one or
-two calls of `BatchApiClient`. What the connector adds to the client is the Flyte side:
-the job spec from the task template, an idempotency key from the task execution, the
-job state → task phase table, outputs under the task's declared names, and log pages as
-`LogLine`s. State it must keep between calls lives in `BatchJobMetadata`, which the
-platform stores and hands back; it holds the job-scoped logs token, never a user's key.
+Flyte (or `c0`, or a local `flyte.run`) calls these methods; each turns into one or two
+calls of `BatchApiClient`. What the connector adds to the client is the Flyte side: the
+job spec from the task template, an idempotency key from the task execution, the job
+state → task phase table (`phases.py`), outputs under the task's declared names, log pages
+as `LogLine`s, and what to answer while the service is silent (`outage.py`). State it
+must keep between calls lives in `BatchJobMetadata`, which the platform stores and hands
+back; it holds the job-scoped logs token, never a user's key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flyte import logger
-from flyte.connectors import AsyncConnector, ConnectorRegistry, Resource, ResourceMeta
+from flyte.connectors import AsyncConnector, ConnectorRegistry, Resource
 from flyteidl2.connector.connector_pb2 import (
     GetTaskLogsResponse,
     GetTaskLogsResponseBody,
@@ -32,91 +32,24 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from my_connector.api import (
-    BatchApiError,
-    BatchJob,
-    BatchServiceUnavailable,
-    JobNotFound,
-    JobRequest,
-    LogEntry,
-)
+from my_connector import grpc_status
+from my_connector.api import BatchApiError, BatchServiceUnavailable, JobNotFound, JobRequest, LogEntry
 from my_connector.client import BatchApiClient
+from my_connector.metadata import BatchJobMetadata
+from my_connector.outage import LastContact, unanswered_resource
+from my_connector.phases import TERMINAL_PHASES, job_resource
 from my_connector.settings import ConnectorSettings
+
+__all__ = ["TASK_TYPE", "BatchJobConnector", "BatchJobMetadata", "MissingApiKey", "register"]
 
 T = TypeVar("T")
 
 TASK_TYPE = "batch_job"
 MAX_JOB_NAME = 200
-# How many jobs' last phases to remember for riding out an outage; a job leaves when terminal.
-LAST_PHASES_KEPT = 10_000
-
-
-@dataclass
-class BatchJobMetadata(ResourceMeta):
-    """What the platform keeps for a job between calls: ids only, JSON-encodable, no keys.
-
-    `logs_token` is the job-scoped, read-only token from the create response: `get_logs`
-    receives no secrets, so it is the only way to read the job's log. `output_names` are
-    the task interface's outputs, because `get` no longer sees the task template.
-    The service URL is deliberately not kept: the connector only ever sends keys to the
-    service it is configured for, whatever a stored metadata blob says.
-    """
-
-    job_id: str
-    logs_token: str
-    output_names: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class PhaseRule:
-    phase: TaskExecution.Phase
-    message: Callable[[BatchJob], str]
-
-
-# The one place job states become task phases. SUCCEEDED may still turn into FAILED when
-# the job lacks a declared output (see `job_resource`).
-STATE_PHASES: Mapping[str, PhaseRule] = {
-    "QUEUED": PhaseRule(TaskExecution.QUEUED, lambda job: f"job {job.id} queued"),
-    "RUNNING": PhaseRule(
-        TaskExecution.RUNNING, lambda job: f"job {job.id} running ({job.log_line_count} log lines so far)"
-    ),
-    "SUCCEEDED": PhaseRule(TaskExecution.SUCCEEDED, lambda job: f"job {job.id} succeeded"),
-    "FAILED": PhaseRule(
-        TaskExecution.FAILED, lambda job: f"job {job.id} failed: {job.error or 'no error given'}"
-    ),
-    "TIMED_OUT": PhaseRule(
-        TaskExecution.FAILED, lambda job: f"job {job.id} timed out after {job.spec.timeout_seconds} s"
-    ),
-    "CANCELLED": PhaseRule(TaskExecution.ABORTED, lambda job: f"job {job.id} cancelled"),
-}
-
-TERMINAL_PHASES = frozenset({TaskExecution.SUCCEEDED, TaskExecution.FAILED, TaskExecution.ABORTED})
 
 
 class MissingApiKey(RuntimeError):
     """The service wants a key, and neither a per-task `api_key` secret nor `BATCH_API_KEY` gave one."""
-
-
-def job_resource(job: BatchJob, output_names: list[str], log_links: list[TaskLog]) -> Resource:
-    """The `Resource` Flyte sees for `job`; outputs are picked by the task's declared names."""
-    rule = STATE_PHASES.get(job.state)
-    if rule is None:
-        raise BatchApiError(f"batch API reported unknown state {job.state!r} for job {job.id}")
-    if rule.phase != TaskExecution.SUCCEEDED:
-        return Resource(phase=rule.phase, message=rule.message(job), log_links=log_links)
-    produced = job.outputs or {}
-    missing = [name for name in output_names if name not in produced]
-    if missing:
-        return Resource(
-            phase=TaskExecution.FAILED,
-            message=(
-                f"job {job.id} succeeded without the declared output(s) {', '.join(missing)}; "
-                f"it returned: {', '.join(sorted(produced)) or 'no outputs'}"
-            ),
-            log_links=log_links,
-        )
-    outputs = {name: produced[name] for name in output_names}
-    return Resource(phase=rule.phase, message=rule.message(job), log_links=log_links, outputs=outputs or None)
 
 
 def idempotency_key(metadata: TaskExecutionMetadata | None) -> str:
@@ -168,7 +101,8 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
 
     `api` is for tests; the registered instance builds its client from `ConnectorSettings`
     on first use, so the environment is read when the connector starts working, not when
-    it is imported.
+    it is imported. Every call ends within the client's call budget, whatever the service
+    does. Nothing a process remembers changes a phase, so replicas agree (see `outage.py`).
     """
 
     name = "Batch Job Connector"
@@ -177,7 +111,7 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
 
     def __init__(self, api: BatchApiClient | None = None) -> None:
         self._api = api
-        self._last_phases: OrderedDict[str, TaskExecution.Phase] = OrderedDict()
+        self._contact = LastContact()
 
     @property
     def api(self) -> BatchApiClient:
@@ -194,36 +128,51 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
         api_key: str | None = None,
         **kwargs: Any,
     ) -> BatchJobMetadata:
+        """Submit the job. An unanswering service raises `BatchServiceUnavailable` (gRPC UNAVAILABLE)."""
         spec = job_request(task_template, inputs)
         key = idempotency_key(task_execution_metadata)
         job = await self._authorized(
             api_key, lambda bearer: self.api.submit_job(spec, api_key=bearer, idempotency_key=key)
         )
         logger.info(f"batch job {job.id} submitted for task {spec.name} ({job.state})")
-        output_names = [entry.key for entry in task_template.interface.outputs.variables]
-        return BatchJobMetadata(job_id=job.id, logs_token=job.logs_token, output_names=output_names)
+        return BatchJobMetadata(
+            job_id=job.id,
+            logs_token=job.logs_token,
+            output_names=[entry.key for entry in task_template.interface.outputs.variables],
+            submitted_at=job.created_at.timestamp(),
+            timeout_seconds=job.spec.timeout_seconds,
+        )
 
     async def get(
         self, resource_meta: BatchJobMetadata, api_key: str | None = None, **kwargs: Any
     ) -> Resource:
-        """The job's phase. An outage is not a failure: it reports the last phase seen, or RUNNING."""
+        """The job's phase. An outage is not a failure until the job is past its deadline (`outage.py`)."""
         job_id = resource_meta.job_id
         log_links = [TaskLog(name="Batch job logs", uri=self.api.logs_url(job_id), ready=True)]
         try:
             job = await self._authorized(api_key, lambda bearer: self.api.get_job(job_id, api_key=bearer))
         except BatchServiceUnavailable as exc:
-            phase = self._last_phases.get(job_id, TaskExecution.RUNNING)
-            logger.warning(f"batch job {job_id}: service unavailable, reporting last known phase: {exc}")
-            return Resource(
-                phase=phase, message=f"batch service unavailable, will ask again: {exc}", log_links=log_links
+            now = time.time()
+            resource = unanswered_resource(
+                resource_meta,
+                exc,
+                silence=self._contact.silence(job_id, now),
+                now=now,
+                grace_seconds=self.api.settings.outage_grace_seconds,
+                log_links=log_links,
             )
+            logger.warning(f"batch job {job_id}: {resource.message}")
         except JobNotFound:
-            return Resource(
+            resource = Resource(
                 phase=TaskExecution.FAILED,
                 message=f"job {job_id} not found: it does not exist or belongs to another API key's owner",
+                custom_info={"job_id": job_id, "state": None},
             )
-        resource = job_resource(job, resource_meta.output_names, log_links)
-        self._remember(job_id, resource.phase)
+        else:
+            self._contact.answered(job_id, time.time())
+            resource = job_resource(job, resource_meta.output_names, log_links)
+        if resource.phase in TERMINAL_PHASES:
+            self._contact.forget(job_id)
         return resource
 
     async def delete(
@@ -279,22 +228,15 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
                 ) from exc
             raise
 
-    def _remember(self, job_id: str, phase: TaskExecution.Phase) -> None:
-        if phase in TERMINAL_PHASES:
-            self._last_phases.pop(job_id, None)
-            return
-        self._last_phases[job_id] = phase
-        self._last_phases.move_to_end(job_id)
-        while len(self._last_phases) > LAST_PHASES_KEPT:
-            self._last_phases.popitem(last=False)
-
 
 def register() -> None:
     """Register the connector once, however often this module is imported or reloaded.
 
     `ConnectorRegistry.register` raises on a second registration of a task type, and `c0`
-    may import us twice (its entry point, then `--modules`), as may a reload.
+    may import us twice (its entry point, then `--modules`), as may a reload. Also makes
+    `c0` answer an unanswering service with UNAVAILABLE (`grpc_status.py`).
     """
+    grpc_status.install()
     try:
         existing = ConnectorRegistry.get_connector(TASK_TYPE, BatchJobConnector.task_type_version)
     except ValueError:

@@ -33,9 +33,9 @@ from flyteidl2.logs.dataplane.payload_pb2 import LogLine
 from flyteidl2.task import common_pb2
 
 from my_connector.connector import TASK_TYPE
+from my_connector.phases import TERMINAL_PHASES
 from my_connector.task import BatchJobConfig, BatchJobTask
 
-TERMINAL_PHASES = frozenset({TaskExecution.SUCCEEDED, TaskExecution.FAILED, TaskExecution.ABORTED})
 CATEGORY = connector_pb2.TaskCategory(name=TASK_TYPE, version=0)
 SERIALIZATION = SerializationContext(project="drive", domain="development", org="local", version="drive")
 

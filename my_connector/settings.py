@@ -20,13 +20,21 @@ class ConnectorSettings(BaseSettings):
     api_key: SecretStr | None = Field(
         None, description="connector-level key, used when a task names no `api_key` secret"
     )
-    connect_timeout_seconds: float = Field(5.0, gt=0, description="TCP connect timeout per request")
-    request_timeout_seconds: float = Field(30.0, gt=0, description="read/write timeout per request")
-    retry_attempts: int = Field(10, ge=1, le=100, description="tries per call, the first included")
-    retry_timeout_seconds: float = Field(
-        60.0, gt=0, description="give up retrying a call after this long, whatever the attempts left"
+    call_budget_seconds: float = Field(
+        3.0,
+        gt=0,
+        le=600,
+        description="longest any connector call (CreateTask, GetTask, …) waits on the batch API, "
+        "every retry included: the platform gives each call a few seconds",
     )
+    retry_attempts: int = Field(10, ge=1, le=100, description="tries per API call, the first included")
     retry_after_cap_seconds: float = Field(
         30.0, ge=0, description="longest `Retry-After` honored, so one reply cannot park a call"
+    )
+    outage_grace_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="a job the batch API does not answer about fails once its submission is longer "
+        "ago than its own timeout plus this",
     )
     log_page_size: int = Field(100, ge=1, le=1000, description="log lines asked for per GetTaskLogs page")

@@ -16,13 +16,18 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", default="hello")
     parser.add_argument("--fail-message")
+    parser.add_argument("--duration", type=float, default=0.2, help="the job's duration_seconds")
+    parser.add_argument("--timeout", type=int, default=60, help="the job's timeout_seconds")
     parser.add_argument("--api-key-secret", help="name of the secret (an env var, locally) holding the key")
     args = parser.parse_args()
 
     task = BatchJobTask(
         name="local_batch_job",
         plugin_config=BatchJobConfig(
-            timeout_seconds=60, duration_seconds=0.2, log_lines=2, fail_message=args.fail_message
+            timeout_seconds=args.timeout,
+            duration_seconds=args.duration,
+            log_lines=2,
+            fail_message=args.fail_message,
         ),
         inputs={"name": str},
         outputs={"result": str},

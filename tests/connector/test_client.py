@@ -192,13 +192,30 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
 
 async def test_retry_after_is_honored_up_to_its_cap(sleeps: list[float]) -> None:
     fake_api = FakeBatchApi()
-    client = fake_api.client(retry_after_cap_seconds=30)
+    client = fake_api.client(retry_after_cap_seconds=30, call_budget_seconds=120)
     job = fake_api.add_job()
     fake_api.fail_next(unavailable("7"), unavailable("3600"))
 
     await client.get_job(job.id, api_key=ALICE)
 
     assert sleeps == [7.0, 30.0]
+
+
+async def test_a_retry_after_past_the_call_budget_ends_the_call_at_once(sleeps: list[float]) -> None:
+    fake_api = FakeBatchApi()
+    client = fake_api.client(call_budget_seconds=3)
+    job = fake_api.add_job()
+    fake_api.fail_next(unavailable("7"))
+
+    with pytest.raises(BatchServiceUnavailable) as raised:
+        await client.get_job(job.id, api_key=ALICE)
+
+    assert sleeps == []  # no sleeping into the deadline
+    assert len(fake_api.requests) == 1
+    assert str(raised.value) == (
+        f"batch API at http://batch.test asked to retry GET /v1/jobs/{job.id} in 7 s, past this call's "
+        "3 s budget: 503 Service Unavailable: injected fault"
+    )
 
 
 async def test_without_retry_after_backoff_is_exponential_with_jitter(sleeps: list[float]) -> None:
@@ -224,7 +241,13 @@ class _JobHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.connections.add(self.client_address)
         body = json.dumps(
-            {"id": "job-1", "name": "n", "state": "RUNNING", "spec": {"timeout_seconds": 5}}
+            {
+                "id": "job-1",
+                "name": "n",
+                "state": "RUNNING",
+                "spec": {"timeout_seconds": 5},
+                "created_at": "2030-01-01T00:00:00Z",
+            }
         ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -20,9 +21,9 @@ def template(**config: object) -> TaskTemplate:
     return task_template(demo_task(quick_job(**config)))
 
 
-def meta_for(job: FakeJob, output_names: list[str] | None = None) -> BatchJobMetadata:
+def meta_for(job: FakeJob, output_names: list[str] | None = None, **deadline: float) -> BatchJobMetadata:
     names = ["result"] if output_names is None else output_names
-    return BatchJobMetadata(job_id=job.id, logs_token=job.logs_token, output_names=names)
+    return BatchJobMetadata(job_id=job.id, logs_token=job.logs_token, output_names=names, **deadline)  # type: ignore[arg-type]
 
 
 async def test_create_submits_the_tasks_config_and_inputs_as_the_job_spec(fake_api: FakeBatchApi) -> None:
@@ -55,9 +56,22 @@ async def test_metadata_holds_ids_and_the_logs_token_never_a_key(fake_api: FakeB
     meta = await connector.create(template(), inputs={"name": "x"}, api_key=ALICE_KEY)
 
     encoded = meta.encode()
-    assert set(json.loads(encoded)) == {"job_id", "logs_token", "output_names"}
+    job = fake_api.jobs[meta.job_id]
+    assert json.loads(encoded) == {
+        "job_id": job.id,
+        "logs_token": job.logs_token,
+        "output_names": ["result"],
+        "submitted_at": 1893456000.0,  # the service's created_at, 2030-01-01T00:00:00Z
+        "timeout_seconds": 60,  # as the service accepted it
+    }
     assert ALICE_KEY.encode() not in encoded
     assert BatchJobMetadata.decode(encoded) == meta
+
+
+def test_metadata_written_before_the_deadline_fields_still_decodes() -> None:
+    meta = BatchJobMetadata.decode(b'{"job_id": "job-1", "logs_token": "t", "output_names": []}')
+
+    assert (meta.submitted_at, meta.timeout_seconds) == (None, None)
 
 
 async def test_the_per_task_key_wins_over_the_connectors_own(fake_api: FakeBatchApi) -> None:
@@ -184,6 +198,23 @@ async def test_a_task_without_outputs_succeeds_with_none(fake_api: FakeBatchApi)
     assert resource.outputs is None
 
 
+async def test_every_resource_carries_the_jobs_id_state_times_and_line_count(fake_api: FakeBatchApi) -> None:
+    connector = BatchJobConnector(fake_api.client())
+    job = fake_api.add_job(state="RUNNING")
+    fake_api.write_lines(job, 3)
+
+    resource = await connector.get(meta_for(job), api_key=ALICE_KEY)
+
+    assert resource.custom_info == {
+        "job_id": job.id,
+        "state": "RUNNING",
+        "created_at": "2030-01-01T00:00:00Z",
+        "started_at": None,
+        "finished_at": None,
+        "log_line_count": 3,
+    }
+
+
 async def test_log_links_point_at_the_jobs_logs(fake_api: FakeBatchApi) -> None:
     connector = BatchJobConnector(fake_api.client())
     job = fake_api.add_job(state="RUNNING")
@@ -195,19 +226,45 @@ async def test_log_links_point_at_the_jobs_logs(fake_api: FakeBatchApi) -> None:
     assert link.name == "Batch job logs"
 
 
-async def test_an_outage_reports_the_last_known_phase_never_failed(fake_api: FakeBatchApi) -> None:
-    connector = BatchJobConnector(fake_api.client(retry_attempts=2))
-    queued, running = fake_api.add_job(state="QUEUED"), fake_api.add_job(state="RUNNING")
-    await connector.get(meta_for(queued), api_key=ALICE_KEY)
-    await connector.get(meta_for(running), api_key=ALICE_KEY)
+async def test_an_outage_reports_running_the_same_whatever_this_process_saw(fake_api: FakeBatchApi) -> None:
+    """No per-process memory decides a phase: a replica that saw the job QUEUED and a fresh one agree."""
+    seen_before, fresh = BatchJobConnector(fake_api.client()), BatchJobConnector(fake_api.client())
+    queued = fake_api.add_job(state="QUEUED")
+    meta = meta_for(queued, submitted_at=time.time(), timeout_seconds=60)
+    assert (await seen_before.get(meta, api_key=ALICE_KEY)).phase == TaskExecution.QUEUED
     fake_api.fail_always(httpx.ConnectError("connection refused"))
 
-    during_outage = [await connector.get(meta_for(job), api_key=ALICE_KEY) for job in (queued, running)]
-    never_seen = await connector.get(BatchJobMetadata(job_id="job-new", logs_token="t"), api_key=ALICE_KEY)
+    answers = [await connector.get(meta, api_key=ALICE_KEY) for connector in (seen_before, fresh)]
 
-    assert [r.phase for r in during_outage] == [TaskExecution.QUEUED, TaskExecution.RUNNING]
-    assert never_seen.phase == TaskExecution.RUNNING
-    assert all("unavailable" in (r.message or "") for r in [*during_outage, never_seen])
+    assert [r.phase for r in answers] == [TaskExecution.RUNNING, TaskExecution.RUNNING]
+    assert all("batch service not answering" in (r.message or "") for r in answers)
+    assert all(r.custom_info == {"job_id": queued.id, "state": None} for r in answers)
+
+
+async def test_an_unanswered_job_past_its_deadline_fails_saying_since_when(fake_api: FakeBatchApi) -> None:
+    connector = BatchJobConnector(fake_api.client(outage_grace_seconds=30))
+    running = fake_api.add_job(state="RUNNING")
+    meta = meta_for(running, submitted_at=time.time() - 100, timeout_seconds=60)  # deadline 10 s ago
+    await connector.get(meta, api_key=ALICE_KEY)
+    fake_api.fail_always(httpx.ConnectError("connection refused"))
+
+    resource = await connector.get(meta, api_key=ALICE_KEY)
+
+    assert resource.phase == TaskExecution.FAILED
+    message = resource.message or ""
+    assert f"batch service has not answered about job {running.id} since " in message
+    assert "(its last answer to this connector); giving up: the job should have ended by " in message
+    assert "(submitted " in message and "60 s timeout + 30 s grace" in message
+    assert "ConnectError: connection refused" in message
+
+
+async def test_metadata_without_a_deadline_rides_out_any_outage(fake_api: FakeBatchApi) -> None:
+    connector = BatchJobConnector(fake_api.client())
+    fake_api.fail_always(httpx.ConnectError("connection refused"))
+
+    resource = await connector.get(BatchJobMetadata(job_id="job-old", logs_token="t"), api_key=ALICE_KEY)
+
+    assert resource.phase == TaskExecution.RUNNING
 
 
 async def test_another_owners_job_is_not_found_and_fails(fake_api: FakeBatchApi) -> None:
