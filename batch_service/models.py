@@ -7,11 +7,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    model_validator,
+)
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
+from batch_service.scenario import Scenario, spec_clashes
 from batch_service.spec_limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, check_json_document
 
 MAX_LABELS = 32
@@ -68,6 +77,36 @@ class JobSpec(BaseModel):
         max_length=MAX_LABELS,
         json_schema_extra={"propertyNames": {"minLength": 1, "maxLength": 63, "pattern": r"^[^:\x00]+$"}},
     )
+    scenario: Scenario | None = Field(
+        None,
+        exclude_if=lambda scenario: scenario is None,  # specs without one keep their stored JSON and hash
+        description="How the job behaves in a test (docs/testing.md#scenarios); only a service in test mode "
+        "(BATCH_TEST_MODE) accepts one",
+    )
+
+    @model_validator(mode="after")
+    def _scenario_fits_the_spec(self, info: ValidationInfo) -> JobSpec:
+        if self.scenario is not None and not (info.context or {}).get(STORED):
+            clashes = spec_clashes(
+                self.scenario,
+                duration_seconds=self.duration_seconds,
+                duration_given="duration_seconds" in self.model_fields_set,
+                timeout_seconds=self.timeout_seconds,
+                fail_message=self.fail_message,
+                log_lines=self.log_lines,
+            )
+            if clashes:
+                raise ValueError("; ".join(clashes))
+        return self
+
+
+STORED = "stored"
+
+
+def stored_spec(raw: Mapping[str, Any]) -> JobSpec:
+    """A spec read back from the database. It was checked when accepted; its JSON holds enums
+    as strings and every default as if given, so it is rebuilt leniently."""
+    return JobSpec.model_validate(raw, strict=False, context={STORED: True})
 
 
 class Job(SQLModel, table=True):
@@ -96,6 +135,13 @@ class Job(SQLModel, table=True):
     spec_hash: str = SQLField(max_length=64)
     lease_owner: str | None = SQLField(default=None, max_length=64)
     lease_expires_at: float | None = None
+    # What a scenario needs (batch_service/scenario.py): calls about the job counted for its
+    # polls and faults, the earliest start, and whether its failure was transient.
+    get_calls: int = 0
+    log_calls: int = 0
+    cancel_calls: int = 0
+    not_before: float | None = None
+    retryable: bool = False
 
 
 class JobLabel(SQLModel, table=True):
@@ -159,6 +205,10 @@ class JobPublic(BaseModel):
     started_at: str | None
     finished_at: str | None
     log_line_count: int
+    retryable: bool = Field(
+        description="true when the job FAILED for a transient reason (the machine was lost): running it "
+        "again may succeed"
+    )
 
 
 class JobCreated(JobPublic):
@@ -191,6 +241,7 @@ def job_document(job: JobRecord, *, logs_token: str | None = None) -> dict[str, 
         "started_at": rfc3339(job["started_at"]),
         "finished_at": rfc3339(job["finished_at"]),
         "log_line_count": job["log_line_count"],
+        "retryable": job["retryable"],
     }
     if logs_token is not None:
         document["logs_token"] = logs_token

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from batch_service.db import Database
-from batch_service.models import JobSpec, JobState
-from batch_service.simulation import final_error, final_outputs, progress_at, run_length, simulated_line
+from batch_service.models import JobSpec, JobState, stored_spec
+from batch_service.scenario_run import ending, finishes_by_polls, time_progress, timed_line
+from batch_service.simulation import final_outputs, run_length
 from batch_service.store import claims
 
 logger = logging.getLogger("batch_service.scheduler")
@@ -97,10 +98,12 @@ class Scheduler:
         outcomes: list[claims.Outcome] = []
         for job in running:
             spec = self._specs[job.pk]
-            progress = progress_at(spec, job.started_at, now)
+            if finishes_by_polls(spec):
+                continue  # its GETs move it on (batch_service/scenario_store.py)
+            progress = time_progress(spec, job.started_at, now)
             written = min(progress.lines_due, job.log_line_count + budget)
             for seq in range(job.log_line_count, written):
-                line = simulated_line(spec, job.started_at, seq)
+                line = timed_line(spec, job.started_at, seq)
                 lines.append(
                     {
                         "job_pk": job.pk,
@@ -112,6 +115,7 @@ class Scheduler:
                 )
             budget -= written - job.log_line_count
             if progress.outcome is not None and written == progress.lines_due:
+                end = ending(spec)
                 outcomes.append(
                     claims.Outcome(
                         pk=job.pk,
@@ -121,7 +125,8 @@ class Scheduler:
                         outputs=final_outputs(spec, job.id)
                         if progress.outcome is JobState.SUCCEEDED
                         else None,
-                        error=final_error(spec, progress.outcome),
+                        error=end.error,
+                        retryable=end.retryable,
                     )
                 )
                 report.finished[job.id] = progress.outcome
@@ -144,4 +149,4 @@ class Scheduler:
         missing = [pk for pk in pks if pk not in self._specs]
         if missing:
             for pk, raw in claims.load_specs(session=session, pks=missing).items():
-                self._specs[pk] = JobSpec.model_validate(raw)
+                self._specs[pk] = stored_spec(raw)

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(0.1, gt=0, le=10, description="scheduler period")
     lease_seconds: float = Field(15, gt=0, description="how long a replica's claim on a job lasts unrenewed")
     log_level: str = Field("info", description="uvicorn/service log level")
+    admin_keys: SecretStr = Field(
+        SecretStr(""), description="key,key: keys of the admin API (/admin/v1); none = no admin API"
+    )
+    test_mode: bool = Field(False, description="accept job scenarios and the admin API's test clock")
+    journal_size: int = Field(1000, ge=1, le=100_000, description="API calls the admin journal keeps")
 
     @field_validator("database_url")
     @classmethod
@@ -67,6 +72,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "no API keys: set BATCH_API_KEYS=owner:key[,owner:key...] "
                 "or, for throwaway local use only, BATCH_ALLOW_ANONYMOUS=true"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _admin_keys_are_not_owner_keys(self) -> Settings:
+        admin = {
+            hash_key(key.strip()) for key in self.admin_keys.get_secret_value().split(",") if key.strip()
+        }
+        if admin & {key.key_hash for key in self.parsed_api_keys}:
+            raise ValueError(
+                "a key in BATCH_ADMIN_KEYS is also an owner's key in BATCH_API_KEYS; use another"
             )
         return self
 

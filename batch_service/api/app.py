@@ -12,12 +12,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from batch_service import __version__, dashboard
+from batch_service import __version__, admin, dashboard
 from batch_service.api.body_limit import BodyLimitMiddleware
 from batch_service.api.errors import validation_error_handler
 from batch_service.api.routes import health, jobs, logs
 from batch_service.api.services import Services
 from batch_service.auth import KeyRing, LogsTokenSigner
+from batch_service.clock import ServiceClock
 from batch_service.db import Database
 from batch_service.metrics import RequestMetricsMiddleware, ServiceMetrics
 from batch_service.models import ErrorBody
@@ -48,11 +49,14 @@ async def start_services(settings: Settings) -> Services:
         )
     )
     metrics = ServiceMetrics()
+    clock = await ServiceClock.load(db)
+    admin_services = admin.build_admin_services(settings)
 
     def record(report: TickReport) -> None:
         for state in report.finished.values():
             metrics.jobs_finished.labels(state=state.value).inc()
         metrics.log_lines_written.inc(report.lines_written)
+        admin_services.ticks.finished_one(report.lines_written)
 
     scheduler = Scheduler(
         db,
@@ -60,6 +64,7 @@ async def start_services(settings: Settings) -> Services:
         lease_seconds=settings.lease_seconds,
         tick_seconds=settings.tick_seconds,
         on_tick=record,
+        clock=clock.now,
     )
     await scheduler.start()
     return Services(
@@ -71,6 +76,8 @@ async def start_services(settings: Settings) -> Services:
         scheduler=scheduler,
         metrics=metrics,
         submissions=JobSubmitter(db),
+        clock=clock,
+        admin=admin_services,
     )
 
 
@@ -86,13 +93,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await start_services(settings or Settings())
         app.state.services = services
-        ticking = asyncio.create_task(services.scheduler.run_forever(), name="scheduler")
+        background = [asyncio.create_task(services.scheduler.run_forever(), name="scheduler")]
+        if services.settings.test_mode:  # follow clock advances made through other replicas
+            following = services.clock.follow(services.db, services.settings.tick_seconds)
+            background.append(asyncio.create_task(following, name="test-clock"))
         try:
             yield
         finally:
-            ticking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticking
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             services.db.close()
 
     app = FastAPI(
@@ -108,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name=dashboard.STATIC_NAME)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    admin.install(app)  # before the metrics middleware, which then counts faulted calls too
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestMetricsMiddleware)
     return app

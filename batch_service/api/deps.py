@@ -1,9 +1,8 @@
-"""Request dependencies: fault injection, authentication and rate limiting for `/v1`."""
+"""Request dependencies: authentication and rate limiting for `/v1`."""
 
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -26,17 +25,6 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 def unauthorized(detail: str = "missing or invalid API key") -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-def inject_faults(services: Services) -> None:
-    """`BATCH_FAULT_RATE`: answer a share of calls 503 before anything is read or changed."""
-    rate = services.settings.fault_rate
-    if rate > 0 and random.random() < rate:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "injected fault (BATCH_FAULT_RATE); retry later",
-            headers={"Retry-After": "1"},
-        )
 
 
 def _enforce_rate_limit(services: Services, token: str | None) -> None:
@@ -63,8 +51,9 @@ def _owner_of(services: Services, token: str | None) -> str:
     return owner
 
 
-# One dependency per /v1 call, doing faults, authentication and rate limiting in turn:
-# solving FastAPI dependencies is a large share of a request this small (see bench/).
+# One dependency per /v1 call, doing authentication and rate limiting in turn: solving
+# FastAPI dependencies is a large share of a request this small (see bench/). Faults are
+# injected before routing (batch_service/admin/middleware.py).
 
 
 @dataclass(frozen=True)
@@ -77,7 +66,6 @@ class Caller:
 
 async def require_caller(request: Request, credentials: Credentials) -> Caller:
     services: Services = request.app.state.services
-    inject_faults(services)
     return Caller(
         owner=_owner_of(services, credentials.credentials if credentials else None), services=services
     )
@@ -94,7 +82,6 @@ class LogReader:
 
 async def require_log_reader(request: Request, credentials: Credentials) -> LogReader:
     services: Services = request.app.state.services
-    inject_faults(services)
     token = credentials.credentials if credentials else None
     if token is not None and is_logs_token(token):
         _enforce_rate_limit(services, token)

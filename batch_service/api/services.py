@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from batch_service.admin.services import AdminServices
 from batch_service.auth import KeyRing, LogsTokenSigner
+from batch_service.clock import ServiceClock
 from batch_service.db import Database
 from batch_service.metrics import ServiceMetrics
 from batch_service.ratelimit import RateLimiter
@@ -23,3 +25,5 @@ class Services:
     scheduler: Scheduler
     metrics: ServiceMetrics
     submissions: JobSubmitter
+    clock: ServiceClock
+    admin: AdminServices

@@ -35,6 +35,7 @@ SAVE_OUTCOME = (
         finished_at=bindparam("b_finished_at"),
         outputs=bindparam("b_outputs", type_=jobs.c.outputs.type),
         error=bindparam("b_error"),
+        retryable=bindparam("b_retryable"),
         lease_owner=None,
         lease_expires_at=None,
     )
@@ -95,7 +96,7 @@ def claim_queued_jobs(
         return 0
     oldest = (
         select(Job.pk)
-        .where(Job.state == JobState.QUEUED)
+        .where(Job.state == JobState.QUEUED, or_(Job.not_before.is_(None), Job.not_before <= now))
         .order_by(Job.pk)
         .limit(free)
         .with_for_update(skip_locked=True)
@@ -153,6 +154,7 @@ class Outcome:
     finished_at: float
     outputs: dict[str, Any] | None
     error: str | None
+    retryable: bool = False
 
 
 def save_outcomes(*, session: Session, replica: str, outcomes: Sequence[Outcome]) -> None:
@@ -165,6 +167,7 @@ def save_outcomes(*, session: Session, replica: str, outcomes: Sequence[Outcome]
             "b_finished_at": outcome.finished_at,
             "b_outputs": outcome.outputs,
             "b_error": outcome.error,
+            "b_retryable": outcome.retryable,
         }
         for outcome in outcomes
     ]

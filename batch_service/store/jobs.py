@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from batch_service.models import ACTIVE_STATES, Job, JobLabel, JobRecord, JobSpec, JobState
+from batch_service.scenario_run import not_before
 
 jobs = Job.__table__
 job_labels = JobLabel.__table__
@@ -77,6 +78,11 @@ def prepare_job(*, owner: str, spec: JobSpec, idempotency_key: str | None, now: 
         "spec_hash": spec_hash(spec_json),
         "lease_owner": None,
         "lease_expires_at": None,
+        "get_calls": 0,
+        "log_calls": 0,
+        "cancel_calls": 0,
+        "not_before": not_before(spec, now),
+        "retryable": False,
     }
     return NewJob(row=row, labels=dict(spec.labels))
 

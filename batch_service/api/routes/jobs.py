@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
@@ -11,6 +10,7 @@ from pydantic import StringConstraints
 from batch_service.api.deps import CallerDep
 from batch_service.api.responses import json_response
 from batch_service.models import ErrorBody, JobCreated, JobList, JobPublic, JobSpec, JobState, job_document
+from batch_service.scenario_calls import count_and_fault, observe_job, require_test_mode
 from batch_service.store import jobs as job_store
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
 
@@ -49,9 +49,10 @@ async def submit_job(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     owner, services = caller.owner, caller.services
+    require_test_mode(spec, services)
     try:
         submission = await services.submissions.submit(
-            owner=owner, spec=spec, idempotency_key=idempotency_key, now=time.time()
+            owner=owner, spec=spec, idempotency_key=idempotency_key, now=services.clock.now()
         )
     except job_store.IdempotencyConflict as conflict:
         raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
@@ -91,6 +92,8 @@ async def list_jobs(
 async def get_job(job_id: str, caller: CallerDep) -> Response:
     owner, services = caller.owner, caller.services
     job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id)
+    if job is not None:
+        job = await observe_job(services, owner, job)  # a poll, if the job's scenario counts them
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
     return json_response(job_document(job))
@@ -99,7 +102,12 @@ async def get_job(job_id: str, caller: CallerDep) -> Response:
 @router.post("/{job_id}/cancel", response_model=JobPublic, responses=ABSENT)
 async def cancel_job(job_id: str, caller: CallerDep) -> Response:
     owner, services = caller.owner, caller.services
-    job = await services.db.write(job_store.cancel_job, owner=owner, job_id=job_id, now=time.time())
+    job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id)
+    if job is not None:
+        await count_and_fault(services, job, "cancel")  # a cancel its scenario fails is not done
+        job = await services.db.write(
+            job_store.cancel_job, owner=owner, job_id=job_id, now=services.clock.now()
+        )
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
     return json_response(job_document(job))

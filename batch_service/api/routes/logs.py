@@ -14,6 +14,7 @@ from batch_service.api.deps import LogReader, LogReaderDep, unauthorized
 from batch_service.api.responses import json_response
 from batch_service.api.services import Services
 from batch_service.models import ErrorBody, JobRecord, JobState, LogLine, LogPage, rfc3339
+from batch_service.scenario_calls import count_and_fault
 from batch_service.store import jobs as job_store
 from batch_service.store import logs as log_store
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
@@ -71,6 +72,7 @@ async def read_logs(
 ) -> Response:
     services = reader.services
     job = await _readable_job(reader, job_id)
+    await count_and_fault(services, job, "logs")
     try:
         from_seq = decode_page_token(LOGS_TOKEN, page_token) if page_token else 0
     except InvalidPageToken as error:
