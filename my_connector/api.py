@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class BatchApiError(Exception):
@@ -41,6 +41,24 @@ class JobRequest(BaseModel):
     fail_message: str | None = None
     outputs: dict[str, Any] | None = None
     labels: dict[str, str] = {}
+    scenario: dict[str, Any] | None = None
+
+    @field_validator("scenario")
+    @classmethod
+    def _whole_numbers_as_integers(cls, scenario: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A task template's `custom` is a protobuf `Struct`, where every number is a float;
+        the scenario's counts must reach the service as the integers they were."""
+        return None if scenario is None else _integral_floats_as_ints(scenario)
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    return value
 
 
 class _AcceptedSpec(BaseModel):

@@ -30,6 +30,8 @@ class BatchJobConfig:
         log_lines: lines the job writes over its run.
         labels: job labels, for filtering jobs in the service.
         fail_message: make the job fail with this error (for demos and tests).
+        scenario: how the job behaves in a test, for a service in test mode
+            (docs/testing.md#scenarios), e.g. `{"running_after_polls": 1, "finished_after_polls": 3}`.
     """
 
     timeout_seconds: int | None = None
@@ -37,6 +39,7 @@ class BatchJobConfig:
     log_lines: int | None = None
     labels: dict[str, str] | None = None
     fail_message: str | None = None
+    scenario: dict[str, Any] | None = None
 
 
 class BatchJobTask(AsyncConnectorExecutorMixin, TaskTemplate):
