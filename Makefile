@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint format install install-dev system-tools clean
+.PHONY: demo test compose-test bench lint format install install-dev system-tools clean
 
 demo: $(VENV)/.installed          ## service + main.py through the connector + c0 over gRPC, then stop all
 	$(BIN)/python scripts/demo.py
 
 test: $(VENV)/.installed-dev system-tools   ## the whole suite; tests start the servers they need
 	$(BIN)/pytest
+
+compose-test: $(VENV)/.installed-dev      ## docker-compose.yml for real (Docker, or podman set up by scripts/compose-engine.sh)
+	$(BIN)/pytest -m compose
 
 bench: $(VENV)/.installed-dev system-tools  ## every benchmark, JSON under bench/results/
 	$(BIN)/python -m bench
