@@ -1,6 +1,6 @@
 """`docker compose up`, for real: the project's image built and docker-compose.yml run under a
-container engine. The slow one (about 3 minutes, 5 on a fresh machine): `pytest -m compose`
-runs only this, `-m "not compose"` everything else.
+container engine. The slow one (about 1.5 minutes; 4 on a fresh machine, which builds the
+stand-in images first): `pytest -m compose` runs only this, `-m "not compose"` the rest.
 
 `scripts/compose-engine.sh` provides the engine: Docker when one answers (the real images
 are pulled), else Debian's podman with locally built stand-ins for the base images (see
@@ -36,25 +36,23 @@ from my_connector.drive import (
     task_template,
 )
 from my_connector.task import BatchJobConfig
-from tests.test_compose import ALL_PROFILES, COMPOSE, COMPOSE_FILE, ROOT, compose_env
-from tests.test_readme import walkthrough
+from tests.test_compose import (
+    ALL_PROFILES,
+    COMPOSE,
+    COMPOSE_FILE,
+    PUBLISHED_PORTS,
+    ROOT,
+    compose_config,
+    compose_env,
+)
+from tests.test_readme import section, walkthrough
 from tests.utils.jobs import read_all_logs, wait_for_state
+from tests.utils.keys import bearer
 from tests.utils.servers import free_port
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
 
 ENGINE = ROOT / "scripts" / "compose-engine.sh"
-DEMO = {"Authorization": "Bearer demo-key"}
-# The file's default key for the connector and the demo, plus the README walkthrough's two.
-API_KEYS = "demo:demo-key,alice:alice-key,bob:bob-key"
-# docker-compose.yml's host ports, each given a free port here (today's defaults may be taken).
-PUBLISHED_PORTS = (
-    "SERVICE_PORT",
-    "CONNECTOR_PORT",
-    "CONNECTOR_METRICS_PORT",
-    "REPLICA_1_PORT",
-    "REPLICA_2_PORT",
-)
 
 
 @dataclass
@@ -62,6 +60,7 @@ class Stack:
     """One compose project of docker-compose.yml, driven with the project's pinned Compose."""
 
     env: dict[str, str]
+    demo: dict[str, str]  # the headers with the key the file gives the connector and the demo
 
     def compose(self, *args: str, timeout: float = 300) -> str:
         """Run compose; its output, or a failure carrying everything it said."""
@@ -106,10 +105,18 @@ def engine_env() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def stack(engine_env: dict[str, str]) -> Iterator[Stack]:
     """The default services built from this tree and healthy; the whole project removed after."""
-    ports = {variable: str(free_port()) for variable in PUBLISHED_PORTS}
-    project = f"flyte-batch-test-{uuid.uuid4().hex[:8]}"
-    stack = Stack(env={**compose_env(), **engine_env, **ports, "COMPOSE_PROJECT_NAME": project})
-    stack.env["BATCH_API_KEYS"] = API_KEYS
+    defaults = compose_config()["services"]
+    # The service's default keys, and the ones the README's walkthrough uses (from its text).
+    readme_keys = re.search(r'BATCH_API_KEYS="([^"]+)"', section("The batch API with curl"))
+    assert readme_keys, "the README no longer starts its service with BATCH_API_KEYS"
+    env = {
+        **compose_env(),
+        **engine_env,
+        **{variable: str(free_port()) for variable in PUBLISHED_PORTS},  # the defaults may be taken
+        "COMPOSE_PROJECT_NAME": f"flyte-batch-test-{uuid.uuid4().hex[:8]}",
+        "BATCH_API_KEYS": f"{defaults['batch-service']['environment']['BATCH_API_KEYS']},{readme_keys[1]}",
+    }
+    stack = Stack(env=env, demo=bearer(defaults["connector"]["environment"]["BATCH_API_KEY"]))
     try:
         stack.compose("build", timeout=600)
         stack.compose("up", "--detach", "--wait", "--wait-timeout", "180")
@@ -148,7 +155,7 @@ async def test_compose_run_demo_prints_the_result_of_a_job_the_service_ran(stack
     result = printed[-1] if printed else ""
     assert re.fullmatch(r"output-from-job-[0-9a-f]{24}", result), printed
     async with httpx.AsyncClient(base_url=stack.url("SERVICE_PORT"), timeout=10) as client:
-        job = await wait_for_state(client, result.removeprefix("output-from-"), headers=DEMO)
+        job = await wait_for_state(client, result.removeprefix("output-from-"), headers=stack.demo)
     assert job["state"] == "SUCCEEDED"
     assert job["outputs"] == {"result": result}
 
@@ -170,31 +177,34 @@ async def test_gettask_over_the_published_grpc_port_runs_a_job_in_the_service_by
     # The connector links the logs where it reached the service: by its compose service name.
     assert [link.uri for link in resource.log_links] == [f"http://batch-service:8080/v1/jobs/{job_id}/logs"]
     async with httpx.AsyncClient(base_url=stack.url("SERVICE_PORT"), timeout=10) as client:
-        job = (await client.get(f"/v1/jobs/{job_id}", headers=DEMO)).json()
+        job = (await client.get(f"/v1/jobs/{job_id}", headers=stack.demo)).json()
     assert job["state"] == "SUCCEEDED"
     assert job["spec"]["inputs"] == {"name": "compose"}
 
 
-async def snapshot(client: httpx.AsyncClient) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Every job of the demo owner and its complete log, by id."""
-    jobs = (await client.get("/v1/jobs", params={"limit": 500}, headers=DEMO)).json()["jobs"]
-    return {job["id"]: (job, await read_all_logs(client, job["id"], headers=DEMO)) for job in jobs}
+async def snapshot(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Every job of one owner and its complete log, by id."""
+    jobs = (await client.get("/v1/jobs", params={"limit": 500}, headers=headers)).json()["jobs"]
+    return {job["id"]: (job, await read_all_logs(client, job["id"], headers=headers)) for job in jobs}
 
 
 async def test_down_then_up_keeps_every_job_and_log_line(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.url("SERVICE_PORT"), timeout=10) as client:
         for number in range(3):
             spec = {"name": f"keep-{number}", "duration_seconds": 0.5, "log_lines": 20 + number}
-            job = (await client.post("/v1/jobs", json=spec, headers=DEMO)).json()
-            await wait_for_state(client, job["id"], headers=DEMO)
-        before = await snapshot(client)
+            submitted = await client.post("/v1/jobs", json=spec, headers=stack.demo)
+            assert submitted.status_code == 201, submitted.text
+            await wait_for_state(client, submitted.json()["id"], headers=stack.demo)
+        before = await snapshot(client, stack.demo)
+    assert len(before) >= 3
 
     stack.compose(*(a for p in ALL_PROFILES for a in ("--profile", p)), "down")
     stack.compose("up", "--detach", "--wait", "--wait-timeout", "180")
 
     async with httpx.AsyncClient(base_url=stack.url("SERVICE_PORT"), timeout=10) as client:
-        after = await snapshot(client)
-    assert len(before) >= 3
+        after = await snapshot(client, stack.demo)
     assert after == before
 
 
@@ -210,11 +220,11 @@ async def test_postgres_profile_replicas_share_one_database(stack: Stack) -> Non
 
     spec = {"name": "shared", "duration_seconds": 1, "log_lines": 7, "labels": {"via": "replica-1"}}
     async with httpx.AsyncClient(base_url=stack.url("REPLICA_1_PORT"), timeout=10) as replica_1:
-        submitted = await replica_1.post("/v1/jobs", json=spec, headers=DEMO)
+        submitted = await replica_1.post("/v1/jobs", json=spec, headers=stack.demo)
     assert submitted.status_code == 201, submitted.text
     async with httpx.AsyncClient(base_url=stack.url("REPLICA_2_PORT"), timeout=10) as replica_2:
-        job = await wait_for_state(replica_2, submitted.json()["id"], headers=DEMO)
-        lines = await read_all_logs(replica_2, job["id"], headers=DEMO)
+        job = await wait_for_state(replica_2, submitted.json()["id"], headers=stack.demo)
+        lines = await read_all_logs(replica_2, job["id"], headers=stack.demo)
     assert job["state"] == "SUCCEEDED"
     assert job["labels"] == {"via": "replica-1"}
     assert [line["seq"] for line in lines] == list(range(7))
