@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 
 from batch_service.scenario import Scenario, spec_clashes
 from batch_service.spec_limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, check_json_document
+from batch_service.usage import UsageProfile
 
 MAX_LABELS = 32
 # 64-bit everywhere, but SQLite only auto-increments a column declared exactly INTEGER.
@@ -82,6 +83,11 @@ class JobSpec(BaseModel):
         exclude_if=lambda scenario: scenario is None,  # specs without one keep their stored JSON and hash
         description="How the job behaves in a test (docs/testing.md#scenarios); only a service in test mode "
         "(BATCH_TEST_MODE) accepts one",
+    )
+    usage: UsageProfile | None = Field(
+        None,
+        exclude_if=lambda usage: usage is None,  # specs without one keep their stored JSON and hash
+        description="shapes the simulated CPU and memory use served at /v1/jobs/{id}/usage",
     )
 
     @model_validator(mode="after")

@@ -28,6 +28,17 @@ class BatchServiceUnavailable(BatchApiError):
     """The service kept failing transiently (connect errors, timeouts, 5xx, 429) past the retry bound."""
 
 
+class UsageRequest(BaseModel):
+    """The spec's `usage` shape. Typed so that numbers a task template carried as floats
+    (protobuf `Struct` has no integers) go out as the integers the API wants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu_cores: float | None = None
+    memory_mib: int | None = None
+    shape: str | None = None
+
+
 class JobRequest(BaseModel):
     """The job spec `POST /v1/jobs` accepts. Unset fields are left out, so the service's defaults apply."""
 
@@ -42,6 +53,7 @@ class JobRequest(BaseModel):
     outputs: dict[str, Any] | None = None
     labels: dict[str, str] = {}
     scenario: dict[str, Any] | None = None
+    usage: UsageRequest | None = None
 
     @field_validator("scenario")
     @classmethod
@@ -104,4 +116,21 @@ class LogPage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     lines: list[LogEntry]
+    next_page_token: str | None
+
+
+class UsageSample(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    timestamp: datetime
+    cpu_cores: float
+    memory_bytes: int
+
+
+class UsagePage(BaseModel):
+    """A page of a job's resource use; `next_page_token` is null only once the job is terminal and drained."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    samples: list[UsageSample]
     next_page_token: str | None

@@ -38,6 +38,7 @@ from my_connector.api import (
     JobRequest,
     LogPage,
     SubmittedJob,
+    UsagePage,
 )
 from my_connector.retry_log import retried_call
 from my_connector.settings import ConnectorSettings
@@ -140,6 +141,18 @@ class BatchApiClient:
             params["page_token"] = page_token
         response = await self._call("GET", f"{_job_path(job_id)}/logs", bearer=logs_token, params=params)
         return _parse(LogPage, response)
+
+    async def get_usage_page(
+        self, job_id: str, *, logs_token: str, page_token: str | None, limit: int, deadline: float
+    ) -> UsagePage:
+        """One page of the job's CPU and memory samples, read with its logs token; ends by `deadline`."""
+        params: dict[str, str | int] = {"limit": limit}
+        if page_token:
+            params["page_token"] = page_token
+        response = await self._call(
+            "GET", f"{_job_path(job_id)}/usage", bearer=logs_token, params=params, deadline=deadline
+        )
+        return _parse(UsagePage, response)
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ back; it holds the job-scoped logs token, never a user's key.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -23,6 +24,7 @@ from flyteidl2.connector.connector_pb2 import (
     GetTaskLogsResponse,
     GetTaskLogsResponseBody,
     GetTaskLogsResponseHeader,
+    GetTaskMetricsResponse,
     TaskExecutionMetadata,
 )
 from flyteidl2.core.execution_pb2 import TaskExecution, TaskLog
@@ -33,9 +35,17 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from my_connector import grpc_status
-from my_connector.api import BatchApiError, BatchServiceUnavailable, JobNotFound, JobRequest, LogEntry
+from my_connector.api import (
+    BatchApiError,
+    BatchServiceUnavailable,
+    JobNotFound,
+    JobRequest,
+    LogEntry,
+    UsageSample,
+)
 from my_connector.client import BatchApiClient
 from my_connector.metadata import BatchJobMetadata
+from my_connector.metrics import task_metrics
 from my_connector.outage import LastContact, unanswered_resource
 from my_connector.phases import TERMINAL_PHASES, job_resource
 from my_connector.settings import ConnectorSettings
@@ -207,6 +217,30 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
         )
         if page.next_page_token:
             yield GetTaskLogsResponse(header=GetTaskLogsResponseHeader(token=page.next_page_token))
+
+    async def get_metrics(self, resource_meta: BatchJobMetadata, **kwargs: Any) -> GetTaskMetricsResponse:
+        """The job's CPU and memory over its run so far, paged from the service within one budget.
+
+        `c0` hands `get_metrics` the metadata only (no secrets, and not the request's queries,
+        time range or step), so the series is read with the logs token and both metrics are
+        returned whole: at most 601 samples each (the service samples a long run sparsely).
+        """
+        settings = self.api.settings
+        deadline = asyncio.get_running_loop().time() + settings.call_budget_seconds
+        samples: list[UsageSample] = []
+        token: str | None = None
+        while True:
+            page = await self.api.get_usage_page(
+                resource_meta.job_id,
+                logs_token=resource_meta.logs_token,
+                page_token=token,
+                limit=settings.usage_page_size,
+                deadline=deadline,
+            )
+            samples.extend(page.samples)
+            token = page.next_page_token
+            if token is None or len(page.samples) < settings.usage_page_size:  # drained, or caught up
+                return task_metrics(resource_meta.job_id, samples)
 
     def _key(self, api_key: str | None) -> str | None:
         """The per-task secret when the task names one, else the connector's own key (or none)."""

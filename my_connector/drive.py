@@ -140,6 +140,10 @@ class ConnectorDriver:
         )
         await self._stub.DeleteTask(request)
 
+    async def metrics(self, resource_meta: bytes) -> connector_pb2.GetTaskMetricsResponse:
+        request = connector_pb2.GetTaskMetricsRequest(resource_meta=resource_meta, task_category=CATEGORY)
+        return await self._stub.GetTaskMetrics(request)
+
     async def log_page(self, resource_meta: bytes, token: str = "") -> tuple[list[LogLine], str]:
         """One GetTaskLogs call: its lines, and the token for the next call ("" when there is none)."""
         request = connector_pb2.GetTaskLogsRequest(

@@ -38,3 +38,9 @@ class ConnectorSettings(BaseSettings):
         "ago than its own timeout plus this",
     )
     log_page_size: int = Field(100, ge=1, le=1000, description="log lines asked for per GetTaskLogs page")
+    usage_page_size: int = Field(
+        1000,
+        ge=1,
+        le=1000,
+        description="resource-use samples asked for per page while serving GetTaskMetrics",
+    )

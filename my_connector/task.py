@@ -32,6 +32,8 @@ class BatchJobConfig:
         fail_message: make the job fail with this error (for demos and tests).
         scenario: how the job behaves in a test, for a service in test mode
             (docs/testing.md#scenarios), e.g. `{"running_after_polls": 1, "finished_after_polls": 3}`.
+        usage: shape of the job's simulated CPU and memory use, e.g.
+            `{"cpu_cores": 2.0, "memory_mib": 1024, "shape": "ramp"}` (docs/api.md).
     """
 
     timeout_seconds: int | None = None
@@ -40,6 +42,7 @@ class BatchJobConfig:
     labels: dict[str, str] | None = None
     fail_message: str | None = None
     scenario: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
 
 
 class BatchJobTask(AsyncConnectorExecutorMixin, TaskTemplate):

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from batch_service import __version__, admin, dashboard
 from batch_service.api.body_limit import BodyLimitMiddleware
 from batch_service.api.errors import validation_error_handler
-from batch_service.api.routes import health, jobs, logs
+from batch_service.api.routes import health, jobs, logs, usage
 from batch_service.api.services import Services
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.clock import ServiceClock
@@ -113,7 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Every /v1 call needs `Authorization: Bearer <key>`.",
         lifespan=lifespan,
     )
-    for v1_router in (jobs.router, logs.router):  # each carries its whole /v1/... prefix, for metrics
+    # Each router carries its whole /v1/... prefix, for metrics.
+    for v1_router in (jobs.router, logs.router, usage.router):
         app.include_router(v1_router, responses=V1_ERRORS)
     app.include_router(health.router)
     app.include_router(dashboard.router)

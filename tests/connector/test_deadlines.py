@@ -82,8 +82,11 @@ async def test_every_rpc_answers_a_silent_service_within_the_default_budget(
             logs_time, logs = await timed(
                 "GetTaskLogs, silent service", lambda: alice.log_page(meta_submitted_now())
             )
+            metrics_time, metrics = await timed(
+                "GetTaskMetrics, silent service", lambda: alice.metrics(meta_submitted_now())
+            )
 
-    assert max(create_time, get_time, delete_time, logs_time) < UPPER_BOUND_SECONDS
+    assert max(create_time, get_time, delete_time, logs_time, metrics_time) < UPPER_BOUND_SECONDS
     assert isinstance(created, grpc.aio.AioRpcError)
     assert created.code() == grpc.StatusCode.UNAVAILABLE  # retryable: the platform tries again
     assert f"did not answer POST /v1/jobs within {DEFAULT_BUDGET_SECONDS:g} s" in (created.details() or "")
@@ -92,7 +95,8 @@ async def test_every_rpc_answers_a_silent_service_within_the_default_budget(
     assert got.message.startswith("batch service not answering; job job-0123456789abcdef01234567 ")
     assert isinstance(deleted, grpc.aio.AioRpcError)
     assert deleted.code() == grpc.StatusCode.UNAVAILABLE
-    assert isinstance(logs, grpc.aio.AioRpcError)  # GetTaskLogs has no status of ours: the SDK's UNKNOWN
+    assert isinstance(logs, grpc.aio.AioRpcError)  # GetTaskLogs and GetTaskMetrics: the SDK's UNKNOWN
+    assert isinstance(metrics, grpc.aio.AioRpcError)
 
 
 async def test_a_stopped_service_is_answered_within_a_configured_budget(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ FOLLOW_BATCH = 1000
 KEEPALIVE_SECONDS = 15.0
 
 
-async def _readable_job(reader: LogReader, job_id: str) -> JobRecord:
+async def readable_job(reader: LogReader, job_id: str) -> JobRecord:
+    """The job `reader` may read: its owner's, or the one its logs token is for (404 or 401 else)."""
     services = reader.services
     if reader.logs_token is not None:
         if not services.logs_tokens.is_valid(reader.logs_token, job_id):
@@ -71,7 +72,7 @@ async def read_logs(
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> Response:
     services = reader.services
-    job = await _readable_job(reader, job_id)
+    job = await readable_job(reader, job_id)
     await count_and_fault(services, job, "logs")
     try:
         from_seq = decode_page_token(LOGS_TOKEN, page_token) if page_token else 0

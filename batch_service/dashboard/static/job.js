@@ -1,8 +1,9 @@
 // One job: its facts, spec, outputs or error, a cancel button, and its log followed live
 // over the SSE endpoint (read with fetch, reconnecting with Last-Event-ID) until it ends.
 
-import { apiFetch, apiJson } from "./api.js";
+import { apiFetch, apiJson, storedKey } from "./api.js";
 import { readEvents } from "./sse.js";
+import { followUsage } from "./usage.js";
 import {
   TERMINAL,
   byId,
@@ -77,6 +78,7 @@ function render(current) {
   if (!following) {
     following = true; // the first time the job shows, whenever that is (a 503 may delay it)
     followLogs(job.log_line_count);
+    followUsage(path, storedKey(), { onError: (error) => report(error, banner) });
   }
 }
 
