@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from flyte import logger
 from flyte.connectors import AsyncConnector, ConnectorRegistry, Resource
@@ -158,7 +159,7 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
     ) -> Resource:
         """The job's phase. An outage is not a failure until the job is past its deadline (`outage.py`)."""
         job_id = resource_meta.job_id
-        log_links = [TaskLog(name="Batch job logs", uri=self.api.logs_url(job_id), ready=True)]
+        log_links = [TaskLog(name="Batch job logs", uri=self._log_link(resource_meta), ready=True)]
         try:
             job = await self._authorized(api_key, lambda bearer: self.api.get_job(job_id, api_key=bearer))
         except BatchServiceUnavailable as exc:
@@ -241,6 +242,18 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
             token = page.next_page_token
             if token is None or len(page.samples) < settings.usage_page_size:  # drained, or caught up
                 return task_metrics(resource_meta.job_id, samples)
+
+    def _log_link(self, meta: BatchJobMetadata) -> str:
+        """The job's page on the dashboard when a public URL is set, else the API's log URL.
+
+        The dashboard link carries the job's read-only logs token in its fragment, which a
+        browser never sends to a server: the page reads the log and usage with it, nothing else.
+        """
+        public_url = self.api.settings.public_url
+        if public_url is None:
+            return self.api.logs_url(meta.job_id)
+        job_page = f"{public_url.rstrip('/')}/ui/jobs/{quote(meta.job_id, safe='')}"
+        return f"{job_page}#{urlencode({'logs_token': meta.logs_token})}"
 
     def _key(self, api_key: str | None) -> str | None:
         """The per-task secret when the task names one, else the connector's own key (or none)."""

@@ -17,6 +17,11 @@ class ConnectorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BATCH_", extra="ignore")
 
     api_url: str = Field("http://127.0.0.1:8080", description="base URL of the batch API")
+    public_url: str | None = Field(
+        None,
+        description="the service as a person's browser reaches it; set, a task's log link opens the "
+        "dashboard's read-only page of its job instead of the API's log URL",
+    )
     api_key: SecretStr | None = Field(
         None, description="connector-level key, used when a task names no `api_key` secret"
     )

@@ -226,6 +226,16 @@ async def test_log_links_point_at_the_jobs_logs(fake_api: FakeBatchApi) -> None:
     assert link.name == "Batch job logs"
 
 
+async def test_with_a_public_url_the_log_link_opens_the_jobs_dashboard_page(fake_api: FakeBatchApi) -> None:
+    connector = BatchJobConnector(fake_api.client(public_url="https://batch.example.com/"))
+    job = fake_api.add_job(state="RUNNING")
+
+    resource = await connector.get(meta_for(job), api_key=ALICE_KEY)
+
+    (link,) = resource.log_links or []
+    assert link.uri == f"https://batch.example.com/ui/jobs/{job.id}#logs_token={job.logs_token}"
+
+
 async def test_an_outage_reports_running_the_same_whatever_this_process_saw(fake_api: FakeBatchApi) -> None:
     """No per-process memory decides a phase: a replica that saw the job QUEUED and a fresh one agree."""
     seen_before, fresh = BatchJobConnector(fake_api.client()), BatchJobConnector(fake_api.client())

@@ -1,5 +1,10 @@
 // One job: its facts, spec, outputs or error, a cancel button, and its log followed live
 // over the SSE endpoint (read with fetch, reconnecting with Last-Event-ID) until it ends.
+//
+// Opened from a job's log link (`#logs_token=…`, as the Flyte connector builds it) the page
+// is read-only: the job's log and resource use, read with that job's logs token, and nothing
+// that needs the owner's key. Browsers never send a URL's fragment to a server, so the token
+// reaches the service only in the Authorization header of those reads.
 
 import { apiFetch, apiJson, storedKey } from "./api.js";
 import { readEvents } from "./sse.js";
@@ -34,7 +39,40 @@ let following = false;
 let logEnded = false;
 let pending = [];
 
-const report = requireKey(refreshJob);
+const linkToken = new URLSearchParams(window.location.hash.slice(1)).get("logs_token");
+const credential = () => linkToken ?? storedKey();
+const report = linkToken ? startReadOnly() : requireKey(refreshJob);
+
+// The log link's view: no sign-in, no cancel, no spec or outputs (the token cannot read them);
+// state and run times come with the usage pages, the end of the run with the log's `end`.
+function startReadOnly() {
+  byId("content").hidden = false;
+  byId("job-body").hidden = false;
+  byId("read-only-note").hidden = false;
+  byId("outputs-section").hidden = true;
+  byId("spec-section").hidden = true;
+  byId("job-name").textContent = jobId;
+  byId("job-id").textContent = jobId;
+  byId("job-created").textContent = "—";
+  byId("job-labels").textContent = "—";
+  const reportHere = (error) => {
+    banner.textContent =
+      error.status === 401 ? "This link's token does not open this job (it is for another job)." : error.message;
+    banner.hidden = false;
+  };
+  following = true;
+  followLogs(0);
+  followUsage(path, linkToken, { onPage: showRunFacts, onError: reportHere });
+  return reportHere;
+}
+
+function showRunFacts(page) {
+  job = { ...job, state: page.state, started_at: page.started_at, finished_at: page.finished_at };
+  setBadge(byId("job-state"), page.state);
+  byId("job-started").replaceChildren(timeElement(page.started_at));
+  byId("job-finished").replaceChildren(timeElement(page.finished_at));
+  byId("job-duration").textContent = formatDuration(job);
+}
 
 // Fetch and show the job; poll again while it can still change, and stop on a 404 or 401.
 async function refreshJob() {
@@ -78,7 +116,7 @@ function render(current) {
   if (!following) {
     following = true; // the first time the job shows, whenever that is (a 503 may delay it)
     followLogs(job.log_line_count);
-    followUsage(path, storedKey(), { onError: (error) => report(error, banner) });
+    followUsage(path, credential(), { onError: (error) => report(error, banner) });
   }
 }
 
@@ -115,7 +153,7 @@ async function followLogs(lineCount) {
     try {
       const headers = { Accept: "text/event-stream" };
       if (nextSeq > 0) headers["Last-Event-ID"] = String(nextSeq - 1);
-      const response = await apiFetch(`${path}/logs?follow=true`, { headers });
+      const response = await apiFetch(`${path}/logs?follow=true`, { headers, key: credential() });
       await readEvents(response, onLogEvent);
     } catch (error) {
       if (error.status === 401 || error.status === 404) {
@@ -142,8 +180,15 @@ function onLogEvent(event) {
     flushLines();
     logs.dataset.empty = "This job wrote no log lines.";
     setLogStatus("ended", `Ended ${data.state} · ${data.log_line_count} lines`);
-    refreshJob();
+    if (linkToken) showEnd(data);
+    else refreshJob();
   }
+}
+
+function showEnd(end) {
+  setBadge(byId("job-state"), end.state);
+  byId("error-section").hidden = end.error === null;
+  byId("job-failure").textContent = end.error ?? "";
 }
 
 // Append what arrived in one go, keep only the newest lines, and stay pinned to the bottom
