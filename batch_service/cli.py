@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from batch_service import sqlite_lock
 from batch_service.api import create_app
-from batch_service.db import sqlite_file
 from batch_service.settings import Settings
+from batch_service.sqlite_file import sqlite_path
 
 
 def load_settings(argv: list[str] | None = None) -> Settings:
@@ -37,7 +37,7 @@ def refuse_to_start(reason: str) -> NoReturn:
 
 def claim_database(settings: Settings) -> None:
     """Take a SQLite file's lock for this process's life, before anything else opens it."""
-    database = sqlite_file(settings.database_url)
+    database = sqlite_path(settings.database_url)
     if database is not None:
         try:
             sqlite_lock.acquire(database)

@@ -182,6 +182,17 @@ class ServiceSecret(SQLModel, table=True):
     value: str
 
 
+class ReplicaHeartbeat(SQLModel, table=True):
+    """One row per running service process: `/readyz` proves the database is the one this
+    process started on (its row is there) and that it takes writes (it updates the row)."""
+
+    __tablename__ = "replica_heartbeats"
+
+    replica: str = SQLField(primary_key=True, max_length=64)
+    started_at: float
+    beat_at: float
+
+
 def rfc3339(epoch: float | None) -> str | None:
     if epoch is None:
         return None

@@ -8,6 +8,7 @@ due log lines, finish what is over, renew leases, then claim queued jobs into fr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -20,12 +21,14 @@ from batch_service.db import Database
 from batch_service.models import JobSpec, JobState, stored_spec
 from batch_service.scenario_run import ending, finishes_by_polls, time_progress, timed_line
 from batch_service.simulation import final_outputs, run_length
-from batch_service.store import claims
+from batch_service.storage_errors import STORAGE_ERRORS, describe_storage_error
+from batch_service.store import claims, heartbeats
 
 logger = logging.getLogger("batch_service.scheduler")
 
 MAX_LINES_PER_TICK = 50_000  # bounds one transaction; a job with more due catches up next tick
 RETRY_AFTER_ERROR_SECONDS = 1.0
+REPEAT_FAILURE_LOG_SECONDS = 30.0  # while ticks keep failing, say so this often (not every second)
 
 
 @dataclass
@@ -53,23 +56,54 @@ class Scheduler:
         self._on_tick = on_tick
         self._clock = clock
         self._specs: dict[int, JobSpec] = {}
+        self.failing_since: float | None = None  # set while ticks fail: jobs are not advancing
+        self.last_failure = ""
+        self._last_failure_logged = 0.0
 
     async def start(self) -> None:
+        """Put this process's heartbeat row in the database and, on SQLite, adopt its jobs."""
+        await self.db.write(heartbeats.register, replica=self.replica, now=self._clock())
         if self.db.is_sqlite:
             await self.db.write(self._adopt_running)
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.tick()
-                delay = self.tick_seconds
-            except claims.JobsChangedUnderTick as race:
-                logger.info("scheduler tick rolled back (%s); redoing it", race)
-                delay = 0.0
-            except Exception:
-                logger.exception("scheduler tick failed; retrying in %.1f s", RETRY_AFTER_ERROR_SECONDS)
-                delay = RETRY_AFTER_ERROR_SECONDS
-            await asyncio.sleep(delay)
+        try:
+            while True:
+                delay = await self._tick_once()
+                await asyncio.sleep(delay)
+        finally:
+            with contextlib.suppress(*STORAGE_ERRORS):
+                await self.db.write(heartbeats.forget, replica=self.replica)
+
+    async def _tick_once(self) -> float:
+        """One tick; returns how long to wait before the next."""
+        try:
+            await self.tick()
+        except claims.JobsChangedUnderTick as race:
+            logger.info("scheduler tick rolled back (%s); redoing it", race)
+            return 0.0
+        except Exception as error:
+            self._record_failure(error)
+            return RETRY_AFTER_ERROR_SECONDS
+        if self.failing_since is not None:
+            stalled = time.monotonic() - self.failing_since
+            logger.warning("scheduler recovered after %.0f s of failed ticks", stalled)
+            self.failing_since = None
+        return self.tick_seconds
+
+    def _record_failure(self, error: Exception) -> None:
+        """Say loudly that running jobs have stopped advancing, then say it again now and then."""
+        now = time.monotonic()
+        self.last_failure = describe_storage_error(error)
+        if self.failing_since is None:
+            self.failing_since = now
+            message = "scheduler tick failed, running jobs are paused until it works again: %s"
+            logger.error(message, self.last_failure, exc_info=not isinstance(error, STORAGE_ERRORS))
+        elif now - self._last_failure_logged >= REPEAT_FAILURE_LOG_SECONDS:
+            logger.error("scheduler ticks failing for %.0f s: %s", now - self.failing_since, self.last_failure)
+        else:
+            return
+        self._last_failure_logged = now
 
     async def tick(self) -> TickReport:
         report = await self.db.write(self._tick, now=self._clock())

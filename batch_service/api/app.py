@@ -17,6 +17,7 @@ from batch_service.api.body_limit import BodyLimitMiddleware
 from batch_service.api.errors import validation_error_handler
 from batch_service.api.routes import health, jobs, logs, usage
 from batch_service.api.services import Services
+from batch_service.api.unavailable import storage_error_handler
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.clock import ServiceClock
 from batch_service.db import Database
@@ -25,6 +26,7 @@ from batch_service.models import ErrorBody
 from batch_service.ratelimit import RateLimiter
 from batch_service.scheduler import Scheduler, TickReport
 from batch_service.settings import Settings
+from batch_service.storage_errors import STORAGE_ERRORS
 from batch_service.store.secrets import get_or_create_secret
 from batch_service.store.submissions import JobSubmitter
 
@@ -120,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name=dashboard.STATIC_NAME)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    for storage_error in STORAGE_ERRORS:
+        app.add_exception_handler(storage_error, storage_error_handler)
     admin.install(app)  # before the metrics middleware, which then counts faulted calls too
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestMetricsMiddleware)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 
-from batch_service.db import STORAGE_ERRORS, Database
+from batch_service.db import Database
 from batch_service.models import JobRecord, JobSpec
+from batch_service.storage_errors import STORAGE_ERRORS
 from batch_service.store import jobs as job_store
 
 MAX_BATCH = 256
