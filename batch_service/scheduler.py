@@ -100,7 +100,8 @@ class Scheduler:
             message = "scheduler tick failed, running jobs are paused until it works again: %s"
             logger.error(message, self.last_failure, exc_info=not isinstance(error, STORAGE_ERRORS))
         elif now - self._last_failure_logged >= REPEAT_FAILURE_LOG_SECONDS:
-            logger.error("scheduler ticks failing for %.0f s: %s", now - self.failing_since, self.last_failure)
+            stalled = now - self.failing_since
+            logger.error("scheduler ticks failing for %.0f s: %s", stalled, self.last_failure)
         else:
             return
         self._last_failure_logged = now
