@@ -14,7 +14,8 @@ With this project installed, pytest loads the plugin by itself (`pytest11` entry
 See README.md, "Test your connector against batch-service".
 """
 
-from batch_testkit.client import BatchTestClient, UnexpectedAnswer, quick_job
+from batch_testkit.client import BatchTestClient, UnexpectedAnswer
+from batch_testkit.jobs import job_spec
 from batch_testkit.scenarios import by_polls, failing, scenario
 from batch_testkit.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
 
@@ -25,7 +26,7 @@ __all__ = [
     "UnexpectedAnswer",
     "by_polls",
     "failing",
-    "quick_job",
+    "job_spec",
     "run_batch_service",
     "run_connector_server",
     "scenario",

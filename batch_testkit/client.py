@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from batch_testkit.jobs import job_spec
 from batch_testkit.keys import ADMIN_KEY, OWNER_KEYS, bearer
 
 ADMIN = "/admin/v1"
@@ -33,14 +34,6 @@ def expect(response: httpx.Response, status: int) -> httpx.Response:
             f"expected {status}: {response.text[:2000]}"
         )
     return response
-
-
-def quick_job(**spec: Any) -> Json:
-    """A job spec that finishes in a moment with a few lines, unless `spec` says otherwise
-    (a run that ends by polls has no duration)."""
-    ends_by_polls = (spec.get("scenario") or {}).get("finished_after_polls") is not None
-    timing = {} if ends_by_polls else {"duration_seconds": 0.2}
-    return {"name": "test-job", "log_lines": 4, **timing, **spec}
 
 
 class BatchTestClient:
@@ -78,9 +71,9 @@ class BatchTestClient:
     # --- what an owner does -------------------------------------------------------------
 
     def submit(self, *, owner: str = "alice", idempotency_key: str | None = None, **spec: Any) -> Json:
-        """Submit `quick_job(**spec)`; the created job (with its `logs_token`)."""
+        """Submit `job_spec(**spec)`; the created job (with its `logs_token`)."""
         headers = self.as_owner(owner) | ({"Idempotency-Key": idempotency_key} if idempotency_key else {})
-        return expect(self.http.post("/v1/jobs", json=quick_job(**spec), headers=headers), 201).json()
+        return expect(self.http.post("/v1/jobs", json=job_spec(**spec), headers=headers), 201).json()
 
     def job(self, job_id: str, *, owner: str = "alice") -> Json:
         """One GET of the job: for a job whose scenario moves by polls, this is a poll."""

@@ -93,7 +93,7 @@ def run_connector_server(
     *,
     api_url: str,
     api_key: str | None = None,
-    modules: tuple[str, ...] = ("my_connector",),
+    modules: tuple[str, ...] = ("my_connector",),  # this project's connector; name yours
     env: Mapping[str, str] | None = None,
     port: int | None = None,
 ) -> Iterator[ConnectorServer]:

@@ -18,12 +18,12 @@ from typing import Any
 
 import httpx
 
+from batch_testkit.keys import ALICE
 from bench.context import BenchContext
 from bench.procs import run_batch_service, sample
 from bench.rawhttp import post_json_many
 from bench.report import BenchResult, Check, median
 from bench.service_api import list_all_jobs, terminal_count
-from tests.utils.keys import ALICE
 
 NAME = "concurrent_jobs_makespan"
 TITLE = "1,000 concurrent 2 s jobs, capacity 1,000"

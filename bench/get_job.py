@@ -12,14 +12,14 @@ from contextlib import closing
 
 import httpx
 
+from batch_testkit.jobs import submit, wait_for_state
+from batch_testkit.keys import ALICE
 from bench import rawdb
 from bench.context import BenchContext
 from bench.http_sides import http_settings, http_sides
 from bench.paired import median_rate, paired_rounds
 from bench.procs import run_baseline_app, run_batch_service
 from bench.report import BenchResult, Check
-from tests.utils.jobs import submit, wait_for_state
-from tests.utils.keys import ALICE
 
 NAME = "get_job_throughput"
 TITLE = "GET /v1/jobs/{id} throughput"

@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 
 from batch_service.tokens import encode_page_token
+from batch_testkit.jobs import submit, wait_for_state
+from batch_testkit.keys import ALICE
 from bench.context import BenchContext
 from bench.procs import run_batch_service
 from bench.report import BenchResult, Check, median
-from tests.utils.jobs import submit, wait_for_state
-from tests.utils.keys import ALICE
 
 NAME = "log_page_far"
 TITLE = "log page at line 1,000,000 vs line 0"

@@ -19,12 +19,12 @@ from typing import Any
 
 import httpx
 
+from batch_testkit.keys import ALICE
 from bench.context import BenchContext
 from bench.procs import BatchService, run_batch_service, sample
 from bench.rawhttp import post_json_many
 from bench.report import BenchResult, Check
 from bench.service_api import list_all_jobs, terminal_count
-from tests.utils.keys import ALICE
 
 NAME = "memory_100k_jobs"
 TITLE = "service RSS with 100,000 stored jobs"

@@ -14,17 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.utils.keys import ALICE_KEY as OWNER_KEY
-from tests.utils.servers import (
-    BatchService,
-    ConnectorServer,
-    ServerProcess,
-    base_env,
-    free_port,
-    http_ready,
-    run_batch_service,
-    run_connector_server,
-)
+from batch_testkit.keys import ALICE_KEY as OWNER_KEY
+from batch_testkit.processes import ServerProcess, base_env, free_port, http_ready
+from batch_testkit.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AUTHORIZATION = f"Bearer {OWNER_KEY}"

@@ -8,7 +8,6 @@ jobs as alice, and photographs the jobs table and one running job's page.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,12 +16,11 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a plain script, yet reuse the tests' helpers
+from batch_testkit.browser import chromium, sign_in
+from batch_testkit.keys import ALICE, ALICE_KEY
+from batch_testkit.servers import run_batch_service
 
-from tests.dashboard.browser import chromium, sign_in  # noqa: E402
-from tests.utils.keys import ALICE, ALICE_KEY  # noqa: E402
-from tests.utils.servers import run_batch_service  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEMO_JOBS: list[dict[str, Any]] = [
     {"name": "ingest-clickstream", "duration_seconds": 1, "log_lines": 10, "labels": {"team": "data"}},

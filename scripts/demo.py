@@ -6,7 +6,8 @@
 4. `c0` (Flyte's connector server) and `python -m my_connector.drive`: the same task over
    gRPC, as the Flyte platform would run it.
 
-Run it with `make demo`. It reuses the process helpers the tests use (tests/utils/servers.py).
+Run it with `make demo`. It starts its servers with the test kit's helpers (`batch_testkit`),
+as the tests do.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from batch_testkit.processes import base_env
+from batch_testkit.servers import run_batch_service, run_connector_server
 
-from tests.utils.servers import base_env, run_batch_service, run_connector_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def say(text: str) -> None:

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from batch_service.api import create_app
 from batch_service.settings import Settings
-from tests.utils.keys import DEFAULT_KEYS
+from batch_testkit.keys import DEFAULT_KEYS
+from batch_testkit.servers import BatchService, run_batch_service
 from tests.utils.postgres import fresh_postgres_database
-from tests.utils.servers import BatchService, run_batch_service
 
 
 @dataclass

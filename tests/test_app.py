@@ -30,7 +30,7 @@ from flyte.app._parameter import SerializableParameter, SerializableParameterCol
 from flyteidl2.app import app_definition_pb2
 from flyteidl2.imagebuilder import definition_pb2 as image_definition_pb2
 
-from tests.utils.servers import base_env
+from batch_testkit.processes import base_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "batch-service"

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.utils.servers import BIN_DIR, ServerProcess, base_env, command_ready, free_port
+from batch_testkit.processes import ServerProcess, base_env, command_ready, free_port
+from batch_testkit.servers import BIN_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

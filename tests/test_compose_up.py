@@ -27,6 +27,9 @@ import httpx
 import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.jobs import read_all_logs, wait_for_state
+from batch_testkit.keys import bearer
+from batch_testkit.processes import free_port
 from my_connector.drive import (
     ConnectorDriver,
     demo_task,
@@ -46,9 +49,6 @@ from tests.test_compose import (
     compose_env,
 )
 from tests.test_readme import section, walkthrough
-from tests.utils.jobs import read_all_logs, wait_for_state
-from tests.utils.keys import bearer
-from tests.utils.servers import free_port
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.utils.servers import base_env
+from batch_testkit.processes import base_env
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
+from batch_testkit.processes import ServerProcess, base_env, free_port, http_ready
+from batch_testkit.servers import BIN_DIR
 from my_connector import BatchJobTask
-from tests.utils.servers import BIN_DIR, ServerProcess, base_env, free_port, http_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

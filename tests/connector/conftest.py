@@ -14,11 +14,11 @@ import pytest
 import stamina
 from prometheus_client.parser import text_string_to_metric_families
 
+from batch_testkit.keys import ALICE_KEY, BOB_KEY
+from batch_testkit.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
 from my_connector.drive import ConnectorDriver, demo_task, task_inputs, task_template
 from my_connector.task import BatchJobConfig
 from tests.connector.fake_api import FakeBatchApi
-from tests.utils.keys import ALICE_KEY, BOB_KEY
-from tests.utils.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
 
 # c0 logs at its most verbose in these tests, so a key logged at any level would be caught.
 VERBOSE = {"LOG_LEVEL": "debug", "USER_LOG_LEVEL": "debug"}

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 
 from batch_service.models import TERMINAL_STATES as TERMINAL
+from batch_testkit.keys import ALICE_KEY, BOB_KEY
 from my_connector.client import BatchApiClient
 from my_connector.settings import ConnectorSettings
-from tests.utils.keys import ALICE_KEY, BOB_KEY
 
 KEYS = {ALICE_KEY: "alice", BOB_KEY: "bob"}
 

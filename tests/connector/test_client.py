@@ -14,11 +14,11 @@ import httpx
 import pytest
 import stamina
 
+from batch_testkit.keys import ALICE_KEY as ALICE
 from my_connector.api import BatchApiError, BatchServiceUnavailable, JobNotFound, JobRequest
 from my_connector.client import BatchApiClient, retry_after_seconds
 from my_connector.settings import ConnectorSettings
 from tests.connector.fake_api import FakeBatchApi
-from tests.utils.keys import ALICE_KEY as ALICE
 
 
 def unavailable(retry_after: str | None = "0") -> httpx.Response:

@@ -14,10 +14,10 @@ from flyteidl2.connector.connector_pb2 import GetConnectorRequest, ListConnector
 from flyteidl2.connector.service_pb2_grpc import ConnectorMetadataServiceStub
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.servers import BatchService, run_connector_server
 from my_connector.connector import BatchJobConnector
 from my_connector.drive import ConnectorDriver
 from tests.connector.conftest import ALICE_KEY, submit
-from tests.utils.servers import BatchService, run_connector_server
 
 
 def test_the_entry_point_loads_the_connector() -> None:

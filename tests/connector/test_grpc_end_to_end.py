@@ -15,6 +15,7 @@ import grpc
 import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.servers import BatchService, ConnectorServer
 from my_connector.drive import (
     ConnectorDriver,
     demo_task,
@@ -25,7 +26,6 @@ from my_connector.drive import (
     task_template,
 )
 from tests.connector.conftest import ALICE_KEY, BOB_KEY, quick_job, requests_served, submit
-from tests.utils.servers import BatchService, ConnectorServer
 
 SUCCEEDED, FAILED, ABORTED = TaskExecution.SUCCEEDED, TaskExecution.FAILED, TaskExecution.ABORTED
 

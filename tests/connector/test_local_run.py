@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from batch_testkit.processes import base_env
+from batch_testkit.servers import BatchService
 from tests.connector.conftest import ALICE_KEY, BOB_KEY
-from tests.utils.servers import BatchService, base_env
 
 REPO = Path(__file__).resolve().parents[2]
 

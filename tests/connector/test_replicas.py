@@ -20,10 +20,10 @@ from flyteidl2.connector.connector_pb2 import Resource
 from flyteidl2.core.execution_pb2 import TaskExecution
 from google.protobuf import json_format
 
+from batch_testkit.keys import ALICE_KEY
+from batch_testkit.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
 from my_connector.drive import ConnectorDriver
 from tests.connector.conftest import submit
-from tests.utils.keys import ALICE_KEY
-from tests.utils.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
 
 TIMEOUT_SECONDS, GRACE_SECONDS = 8, 4
 WINDOW = {"BATCH_OUTAGE_GRACE_SECONDS": str(GRACE_SECONDS), "BATCH_CALL_BUDGET_SECONDS": "1"}

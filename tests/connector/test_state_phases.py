@@ -16,12 +16,12 @@ import httpx
 import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.keys import ALICE
+from batch_testkit.servers import BatchService, run_batch_service
 from my_connector.api import BatchJob
 from my_connector.drive import ConnectorDriver, job_id_of
 from my_connector.phases import STATE_PHASES, TERMINAL_PHASES
 from tests.connector.conftest import submit
-from tests.utils.keys import ALICE
-from tests.utils.servers import BatchService, run_batch_service
 
 LONG = {"duration_seconds": 300, "log_lines": 0}  # no lines: a running job's message stays the same
 

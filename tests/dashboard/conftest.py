@@ -16,10 +16,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from batch_service.models import TERMINAL_STATES
-from tests.dashboard.browser import chromium
-from tests.utils.jobs import job_spec, wait_for_state
-from tests.utils.keys import ALICE_KEY, BOB_KEY, DEFAULT_KEYS, bearer
-from tests.utils.servers import BatchService, run_batch_service
+from batch_testkit.browser import chromium
+from batch_testkit.jobs import job_spec, wait_for_state
+from batch_testkit.keys import ALICE_KEY, BOB_KEY, DEFAULT_KEYS, bearer
+from batch_testkit.servers import BatchService, run_batch_service
 
 POOL_SIZE = 30  # owners for browser tests: each test gets one nobody else has used
 OWNER_KEYS = ",".join(f"owner{n}:owner{n}-secret-key" for n in range(POOL_SIZE))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.browser import CHROMIUM_SETTING, chromium_executable
+from batch_testkit.browser import CHROMIUM_SETTING, chromium_executable
 
 
 def fake_browser(folder: Path, name: str) -> Path:

@@ -11,9 +11,9 @@ import re
 
 from playwright.sync_api import Page, Request, expect
 
-from tests.dashboard.browser import sign_in
+from batch_testkit.browser import sign_in
+from batch_testkit.servers import BatchService
 from tests.dashboard.conftest import Owner
-from tests.utils.servers import BatchService
 
 
 def test_jobs_table_shows_the_owners_jobs_newest_first_with_coloured_states(

@@ -7,9 +7,9 @@ import json
 
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.dashboard.browser import sign_in
+from batch_testkit.browser import sign_in
+from batch_testkit.servers import BatchService
 from tests.dashboard.conftest import Owner
-from tests.utils.servers import BatchService
 
 
 def open_job(page: Page, service: BatchService, owner: Owner, job_id: str) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 
 from batch_service.dashboard import routes
+from batch_testkit.jobs import submit
 from tests.conftest import InProcessApi
-from tests.utils.jobs import submit
 
 STATIC_DIR = Path(routes.__file__).parent / "static"
 

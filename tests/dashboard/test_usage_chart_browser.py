@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.dashboard.browser import sign_in
+from batch_testkit.browser import sign_in
+from batch_testkit.servers import BatchService
 from tests.dashboard.conftest import Owner
-from tests.utils.servers import BatchService
 
 
 def chart_points(page: Page, chart: str) -> list[tuple[float, float]]:

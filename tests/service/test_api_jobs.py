@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from batch_testkit.jobs import job_spec, read_all_logs, submit, wait_for_state
+from batch_testkit.keys import ALICE
 from tests.conftest import InProcessApi
-from tests.utils.jobs import job_spec, read_all_logs, submit, wait_for_state
-from tests.utils.keys import ALICE
 
 
 async def test_submit_returns_the_job_and_a_logs_token(api: InProcessApi) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from batch_testkit.jobs import read_all_logs, submit, wait_for_state
+from batch_testkit.keys import ALICE
 from tests.conftest import InProcessApi
-from tests.utils.jobs import read_all_logs, submit, wait_for_state
-from tests.utils.keys import ALICE
 
 
 async def test_log_seq_runs_from_zero_without_gaps_across_pages(api: InProcessApi) -> None:

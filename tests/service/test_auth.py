@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from batch_service.settings import Settings
+from batch_testkit.jobs import job_spec, read_all_logs, submit, wait_for_state
+from batch_testkit.keys import ALICE, ALICE_KEY, BOB, BOB_KEY, bearer
 from tests.conftest import InProcessApi
-from tests.utils.jobs import job_spec, read_all_logs, submit, wait_for_state
-from tests.utils.keys import ALICE, ALICE_KEY, BOB, BOB_KEY, bearer
 
 
 @pytest.mark.parametrize("headers", [{}, bearer("wrong"), {"Authorization": "Basic YTpi"}])

@@ -8,9 +8,9 @@ import pytest
 
 from batch_service.ratelimit import RateLimiter
 from batch_service.store.jobs import count_jobs_by_state
+from batch_testkit.jobs import job_spec
+from batch_testkit.keys import ALICE, BOB
 from tests.conftest import InProcessApi
-from tests.utils.jobs import job_spec
-from tests.utils.keys import ALICE, BOB
 
 
 @pytest.fixture

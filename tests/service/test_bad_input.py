@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from batch_testkit.jobs import job_spec
+from batch_testkit.keys import ALICE
 from tests.conftest import InProcessApi
-from tests.utils.jobs import job_spec
-from tests.utils.keys import ALICE
 
 BAD_SPECS: list[tuple[dict[str, Any], str]] = [
     ({"duration_seconds": 1}, "name"),  # name missing

@@ -9,18 +9,18 @@ import httpx
 import pytest
 
 from batch_testkit import BatchTestClient, run_batch_service
-from batch_testkit.client import quick_job
+from batch_testkit.jobs import job_spec
 from batch_testkit.keys import ALICE, BOB
 
 
 def submit_statuses(batch: BatchTestClient, times: int, headers: dict[str, str] = ALICE) -> list[int]:
-    return [batch.http.post("/v1/jobs", json=quick_job(), headers=headers).status_code for _ in range(times)]
+    return [batch.http.post("/v1/jobs", json=job_spec(), headers=headers).status_code for _ in range(times)]
 
 
 def test_a_rule_answers_its_status_with_retry_after_count_times(batch: BatchTestClient) -> None:
     rule = batch.add_rule("POST", "/v1/jobs", status=429, retry_after_seconds=2, count=3)
 
-    answers = [batch.http.post("/v1/jobs", json=quick_job(), headers=ALICE) for _ in range(5)]
+    answers = [batch.http.post("/v1/jobs", json=job_spec(), headers=ALICE) for _ in range(5)]
 
     assert [a.status_code for a in answers] == [429, 429, 429, 201, 201]
     assert [a.headers.get("Retry-After") for a in answers[:3]] == ["2", "2", "2"]
@@ -129,7 +129,7 @@ def test_fault_rate_is_the_shorthand_for_a_rule(tmp_path: Path) -> None:
         run_batch_service(tmp_path, test_mode=True, env={"BATCH_FAULT_RATE": "1"}) as service,
         BatchTestClient(service.url) as batch,
     ):
-        answers = [batch.http.post("/v1/jobs", json=quick_job(), headers=ALICE) for _ in range(3)]
+        answers = [batch.http.post("/v1/jobs", json=job_spec(), headers=ALICE) for _ in range(3)]
         (rule,) = batch.rules()
         batch.clear_rules()
         after = submit_statuses(batch, 1)

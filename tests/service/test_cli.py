@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.utils.servers import BIN_DIR, ServerProcess, base_env, free_port, http_ready
+from batch_testkit.processes import ServerProcess, base_env, free_port, http_ready
+from batch_testkit.servers import BIN_DIR
 
 
 def test_it_refuses_to_start_without_keys_and_says_why(tmp_path: Path) -> None:

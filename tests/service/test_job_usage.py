@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from batch_service.usage import MIB, UsageProfile, samples_reached, usage_sample
-from tests.utils.jobs import submit, wait_for_state
-from tests.utils.keys import ALICE, BOB, bearer
-from tests.utils.servers import BatchService, run_batch_service
+from batch_testkit.jobs import submit, wait_for_state
+from batch_testkit.keys import ALICE, BOB, bearer
+from batch_testkit.servers import BatchService, run_batch_service
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.utils.keys import ALICE, DEFAULT_KEYS
-from tests.utils.servers import BIN_DIR, base_env, free_port, run_batch_service
+from batch_testkit.keys import ALICE, DEFAULT_KEYS
+from batch_testkit.processes import base_env, free_port
+from batch_testkit.servers import BIN_DIR, run_batch_service
 
 
 def start_second(database_url: str) -> subprocess.CompletedProcess[str]:

@@ -11,9 +11,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.utils.jobs import read_all_logs, wait_for_state
-from tests.utils.keys import ALICE
-from tests.utils.servers import BatchService, run_batch_service
+from batch_testkit.jobs import read_all_logs, wait_for_state
+from batch_testkit.keys import ALICE
+from batch_testkit.servers import BatchService, run_batch_service
 
 JOBS = 24
 # No BATCH_SECRET_KEY: the replicas must agree on the signing key stored in the database.

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from batch_testkit import BatchTestClient, by_polls, failing, scenario
-from batch_testkit.client import quick_job
+from batch_testkit.jobs import job_spec
 
 
 def states_of(batch: BatchTestClient, job_id: str, polls: int) -> list[str]:
@@ -183,7 +183,7 @@ CLASHES = [
 def test_a_scenario_that_contradicts_itself_is_a_422_naming_the_fields(
     batch: BatchTestClient, spec: dict[str, object], clashing: str
 ) -> None:
-    response = batch.http.post("/v1/jobs", json=quick_job(**spec), headers=batch.as_owner("alice"))
+    response = batch.http.post("/v1/jobs", json=job_spec(**spec), headers=batch.as_owner("alice"))
 
     assert response.status_code == 422
     (problem,) = response.json()["detail"]

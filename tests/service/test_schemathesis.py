@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.utils.keys import ALICE, ALICE_KEY
-from tests.utils.servers import BIN_DIR, BatchService
+from batch_testkit.keys import ALICE, ALICE_KEY
+from batch_testkit.servers import BIN_DIR, BatchService
 
 # positive_data_acceptance: page tokens are opaque, so a schema-valid string can still be a
 #   bad token (400), as the contract requires.

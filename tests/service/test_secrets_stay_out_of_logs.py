@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.utils.keys import ALICE, ALICE_KEY, bearer
-from tests.utils.servers import BatchService
+from batch_testkit.keys import ALICE, ALICE_KEY, bearer
+from batch_testkit.servers import BatchService
 
 
 def test_keys_and_tokens_never_reach_the_server_log_or_metrics(batch_server: BatchService) -> None:

@@ -21,8 +21,8 @@ from batch_service.models import JobSpec
 from batch_service.spec_limits import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from batch_service.store import jobs as job_store
 from batch_service.store.submissions import JobSubmitter
-from tests.utils.keys import ALICE, BOB
-from tests.utils.servers import BatchService, run_batch_service
+from batch_testkit.keys import ALICE, BOB
+from batch_testkit.servers import BatchService, run_batch_service
 
 CONCURRENT = 40
 

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from tests.utils.keys import ALICE
-from tests.utils.servers import BatchService, run_batch_service
+from batch_testkit.keys import ALICE
+from batch_testkit.servers import BatchService, run_batch_service
 
 LONE = "\\udfff"  # as the JSON escape a client sends: json.loads turns it into one lone surrogate
 BODIES = {

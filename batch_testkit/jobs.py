@@ -1,4 +1,5 @@
-"""Small factories for talking to the batch API in tests."""
+"""Async helpers for talking to the batch API as an owner: a quick job spec, submitting,
+waiting for a state, reading a whole log. (`BatchTestClient` does the same synchronously.)"""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from typing import Any
 import httpx
 
 from batch_service.models import TERMINAL_STATES
-from tests.utils.keys import ALICE
+from batch_testkit.keys import ALICE
 
 
 def job_spec(**overrides: Any) -> dict[str, Any]:
-    """A quick job by default: short, few lines."""
-    return {"name": "test-job", "duration_seconds": 0.2, "log_lines": 4, **overrides}
+    """A job that finishes in a moment with a few lines, unless `overrides` say otherwise
+    (a run that ends by polls has no duration)."""
+    ends_by_polls = (overrides.get("scenario") or {}).get("finished_after_polls") is not None
+    timing = {} if ends_by_polls else {"duration_seconds": 0.2}
+    return {"name": "test-job", "log_lines": 4, **timing, **overrides}
 
 
 async def submit(client: httpx.AsyncClient, headers: dict[str, str] = ALICE, **spec: Any) -> dict[str, Any]:
