@@ -34,6 +34,23 @@ SERVICE_PORT = 8080
 # jobs deploy with BATCH_DEPLOY_DATABASE_URL=postgresql+psycopg://user@host/db. The URL is part
 # of the app spec, so keep passwords out of it: libpq reads PGPASSWORD, which a secret can set.
 DATABASE_URL = os.environ.get("BATCH_DEPLOY_DATABASE_URL", "sqlite:///./batch.db")
+# On PostgreSQL the platform may run up to this many service replicas.
+MAX_REPLICAS = int(os.environ.get("BATCH_DEPLOY_MAX_REPLICAS", "4"))
+# The service's address as people's browsers reach it (its app's public URL, once deployed):
+# set, each task's log link opens that job's page on the dashboard.
+PUBLIC_URL = os.environ.get("BATCH_DEPLOY_PUBLIC_URL")
+
+
+def service_scaling(database_url: str) -> flyte.app.Scaling:
+    """Never below one replica: the scheduler runs inside the process, so at zero no job would
+    advance. On SQLite exactly one: a SQLite file belongs to one process. On PostgreSQL the
+    platform scales between 1 and MAX_REPLICAS: replicas share the queue and claim jobs under
+    leases (`SELECT … FOR UPDATE SKIP LOCKED`), so a job runs once, and a lost replica's
+    jobs are taken over when its lease runs out."""
+    if database_url.startswith("postgresql"):
+        return flyte.app.Scaling(replicas=(1, MAX_REPLICAS))
+    return flyte.app.Scaling(replicas=(1, 1))
+
 
 image = (
     flyte.Image.from_debian_base(python_version=(3, 11))
@@ -57,9 +74,7 @@ service = flyte.app.AppEnvironment(
     secrets=[flyte.Secret(key="batch-api-keys", as_env_var="BATCH_API_KEYS")],
     parameters=[flyte.app.Parameter(name="database_url", value=DATABASE_URL, env_var="BATCH_DATABASE_URL")],
     links=[flyte.app.Link(path="/docs", title="API docs (OpenAPI)", is_relative=True)],
-    # Exactly one replica, always up: the scheduler runs inside the process (at zero replicas no
-    # job would advance) and a SQLite file cannot be shared between replicas.
-    scaling=flyte.app.Scaling(replicas=(1, 1)),
+    scaling=service_scaling(DATABASE_URL),
 )
 
 connector = flyte.app.ConnectorEnvironment(
@@ -69,6 +84,7 @@ connector = flyte.app.ConnectorEnvironment(
     include=["my_connector"],
     resources=flyte.Resources(cpu=1, memory="1Gi"),
     secrets=[flyte.Secret(key="batch-api-key", as_env_var="BATCH_API_KEY")],
+    env_vars={"BATCH_PUBLIC_URL": PUBLIC_URL} if PUBLIC_URL else None,
     # Resolved when the connector starts: the service app's in-cluster URL.
     parameters=[
         flyte.app.Parameter(

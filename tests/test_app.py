@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tarfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -47,10 +47,9 @@ def app_module() -> Iterator[ModuleType]:
         yield importlib.import_module("app")
 
 
-@pytest.fixture(scope="module")
-def deployed(app_module: ModuleType) -> dict[str, app_definition_pb2.App]:
+def dry_run_deploy(app: ModuleType) -> dict[str, app_definition_pb2.App]:
     """Every app `flyte.deploy(app.connector)` deploys, by name, as its dry run would send it."""
-    plans = plan_deploy(app_module.connector)
+    plans = plan_deploy(app.connector)
     assert len(plans) == 1, "the connector and the service it depends on must deploy together"
     plan = plans[0]
     built = ImageCache(image_lookup={name: env.image.uri for name, env in plan.envs.items()})
@@ -59,6 +58,27 @@ def deployed(app_module: ModuleType) -> dict[str, app_definition_pb2.App]:
         flyte.init(project="demo", domain="development", root_dir=ROOT)
         deployment = asyncio.run(apply(plan, copy_style="loaded_modules", dryrun=True, image_cache=built))
     return {name: env.deployed_app.pb2 for name, env in deployment.envs.items()}
+
+
+@pytest.fixture(scope="module")
+def deployed(app_module: ModuleType) -> dict[str, app_definition_pb2.App]:
+    return dry_run_deploy(app_module)
+
+
+@pytest.fixture
+def deployed_with(app_module: ModuleType) -> Iterator[Callable[..., dict[str, app_definition_pb2.App]]]:
+    """Deploy app.py as imported with some BATCH_DEPLOY_* set; app.py is re-imported plain afterwards."""
+
+    def deploy(**env: str) -> dict[str, app_definition_pb2.App]:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            return dry_run_deploy(importlib.reload(app_module))
+
+    try:
+        yield deploy
+    finally:
+        importlib.reload(app_module)
 
 
 def fserve_parameters(app: app_definition_pb2.App) -> dict[str, SerializableParameter]:
@@ -129,8 +149,37 @@ def test_service_app_runs_the_batch_service_console_script_on_its_port(
     assert env["BATCH_HOST"] == "0.0.0.0"
     assert env["BATCH_PORT"] == str(container.ports[0].container_port)
     assert deployed[SERVICE].spec.profile.type == "FastAPI"
+
+
+def test_on_sqlite_the_service_runs_exactly_one_replica(deployed: dict[str, app_definition_pb2.App]) -> None:
+    """The scheduler lives in the process (never zero) and a SQLite file has one process (never two)."""
     replicas = deployed[SERVICE].spec.autoscaling.replicas
     assert (replicas.min, replicas.max) == (1, 1)
+
+
+def test_on_postgresql_the_platform_scales_the_service_between_one_and_n_replicas(
+    deployed: dict[str, app_definition_pb2.App],
+    deployed_with: Callable[..., dict[str, app_definition_pb2.App]],
+) -> None:
+    url = "postgresql+psycopg://batch@db.internal:5432/batch"
+
+    apps = deployed_with(BATCH_DEPLOY_DATABASE_URL=url, BATCH_DEPLOY_MAX_REPLICAS="6")
+
+    replicas = apps[SERVICE].spec.autoscaling.replicas
+    assert (replicas.min, replicas.max) == (1, 6)  # leases make several schedulers safe
+    assert fserve_parameters(apps[SERVICE])["database_url"].value == url
+    # The database decides only the service's replicas.
+    assert apps[CONNECTOR].spec.autoscaling == deployed[CONNECTOR].spec.autoscaling
+
+
+def test_a_public_url_reaches_the_connector_so_log_links_open_the_dashboard(
+    deployed: dict[str, app_definition_pb2.App],
+    deployed_with: Callable[..., dict[str, app_definition_pb2.App]],
+) -> None:
+    apps = deployed_with(BATCH_DEPLOY_PUBLIC_URL="https://batch.example.com")
+
+    assert container_env(apps[CONNECTOR])["BATCH_PUBLIC_URL"] == "https://batch.example.com"
+    assert "BATCH_PUBLIC_URL" not in container_env(deployed[CONNECTOR])  # unset: links stay API URLs
 
 
 def test_service_takes_its_keys_from_a_secret_and_its_database_from_a_parameter(
