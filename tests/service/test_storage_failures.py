@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.utils.jobs import read_all_logs, wait_for_state
-from tests.utils.keys import ALICE
-from tests.utils.servers import BatchService, run_batch_service
+from batch_testkit.jobs import read_all_logs, wait_for_state
+from batch_testkit.keys import ALICE
+from batch_testkit.servers import BatchService, run_batch_service
 
 SUBMITS = 20
 
