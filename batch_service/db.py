@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -18,6 +19,9 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session
 
+from batch_service.feed import ChangeFeed
+from batch_service.feed.cache import CACHED_JOBS, JobCache
+from batch_service.feed.hub import settle
 from batch_service.sqlite_file import SqliteFile, sqlite_path
 
 T = TypeVar("T")
@@ -77,6 +81,10 @@ class Database:
         self._writer = (
             ThreadPoolExecutor(1, thread_name_prefix="db-write") if self.is_sqlite else self._readers
         )
+        # What this process commits reaches the feed; on SQLite nothing else writes the file,
+        # so live jobs may be served from memory too (batch_service/feed/cache.py).
+        cache = JobCache(keep_live=self.is_sqlite, capacity=CACHED_JOBS)
+        self.feed = ChangeFeed(replica=uuid.uuid4().hex, cache=cache, notify=not self.is_sqlite)
 
     def migrate(self) -> None:
         """Bring the schema up to date, then pin the SQLite file this process now serves from."""
@@ -100,8 +108,11 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(pool, call)
 
     def _with_session(self, work: Callable[..., T], kwargs: dict[str, Any]) -> T:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return work(session=session, **kwargs)
+        with Session(self.engine, expire_on_commit=False, info=self.feed.session_info()) as session:
+            try:
+                return work(session=session, **kwargs)
+            finally:
+                settle(session)
 
     def _write_with_session(self, work: Callable[..., T], kwargs: dict[str, Any]) -> T:
         result = self._with_session(work, kwargs)

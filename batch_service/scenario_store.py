@@ -14,6 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from batch_service.feed import JobChange, record
 from batch_service.models import Job, JobRecord, JobSpec, JobState, LogLine, stored_spec
 from batch_service.scenario import CallFault
 from batch_service.scenario_run import (
@@ -63,6 +64,9 @@ def poll_job(*, session: Session, owner: str, job_id: str, lease: Lease) -> Poll
         lines = _advance_by_polls(spec, row, answered_polls(spec, calls - 1), lease, changes)
         if lines:
             session.execute(insert(LogLine), lines)
+        if lines or "state" in changes:
+            moved = {**row, **changes}
+            record(session, JobChange(row["pk"], row["id"], moved["state"], moved["log_line_count"], lines))
     session.execute(update(jobs).where(jobs.c.pk == row["pk"]).values(**changes))
     session.commit()
     return Poll(job={**row, **changes}, fault=this_call_fault)

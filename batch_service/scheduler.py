@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from batch_service.db import Database
+from batch_service.feed import JobChange, record
 from batch_service.models import JobSpec, JobState, stored_spec
 from batch_service.scenario_run import ending, finishes_by_polls, time_progress, timed_line
 from batch_service.simulation import final_outputs, run_length
@@ -137,6 +138,7 @@ class Scheduler:
                 continue  # its GETs move it on (batch_service/scenario_store.py)
             progress = time_progress(spec, job.started_at, now)
             written = min(progress.lines_due, job.log_line_count + budget)
+            first_line = len(lines)
             for seq in range(job.log_line_count, written):
                 line = timed_line(spec, job.started_at, seq)
                 lines.append(
@@ -165,15 +167,22 @@ class Scheduler:
                     )
                 )
                 report.finished[job.id] = progress.outcome
+                state = progress.outcome
             elif written != job.log_line_count:
                 progress_counts[job.pk] = written
+                state = JobState.RUNNING
+            else:
+                continue
+            change = JobChange(job.pk, job.id, state.value, written, lines=lines[first_line:])
+            record(session, change)
 
         claims.append_log_lines(session=session, lines=lines)
         claims.save_progress(session=session, replica=self.replica, counts=progress_counts)
         claims.save_outcomes(session=session, replica=self.replica, outcomes=outcomes)
         claims.renew_leases(session=session, **lease)
         # Claim last, so slots freed by jobs that just finished are filled in the same tick.
-        claims.claim_queued_jobs(session=session, capacity=self.max_running, **lease)
+        for pk, job_id in claims.claim_queued_jobs(session=session, capacity=self.max_running, **lease):
+            record(session, JobChange(pk, job_id, JobState.RUNNING.value, 0, lines=()))
         session.commit()
         report.lines_written = len(lines)
         live = {job.pk for job in running if job.id not in report.finished}

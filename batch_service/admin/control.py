@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from batch_service.feed import JobChange, record, record_reset
 from batch_service.models import Job, JobLabel, JobRecord, JobSpec, JobState, LogLine, stored_spec
 from batch_service.scenario_run import Ending, ending, line_at
 from batch_service.scenario_store import Lease
@@ -58,6 +59,7 @@ def force_state(*, session: Session, job_id: str, forced: ForcedState, lease: Le
     now = lease.now
     started_at = row["started_at"] if row["started_at"] is not None else now
     changes: dict[str, Any] = {"state": target, "started_at": started_at, "not_before": None}
+    lines: list[dict[str, Any]] = []
     if target is JobState.RUNNING:
         changes.update(lease_owner=lease.replica, lease_expires_at=now + lease.lease_seconds)
     else:
@@ -75,8 +77,11 @@ def force_state(*, session: Session, job_id: str, forced: ForcedState, lease: Le
             lease_expires_at=None,
         )
     session.execute(update(jobs).where(jobs.c.pk == row["pk"]).values(**changes))
+    forced_row = {**row, **changes}
+    change = JobChange(row["pk"], row["id"], target.value, forced_row["log_line_count"], lines=lines)
+    record(session, change)
     session.commit()
-    return {**row, **changes}
+    return forced_row
 
 
 def _forced_ending(spec: JobSpec, forced: ForcedState) -> Ending:
@@ -130,4 +135,5 @@ def reset_jobs(*, session: Session) -> None:
     session.execute(delete(LogLine))
     session.execute(delete(JobLabel))
     session.execute(delete(Job))
+    record_reset(session)
     session.commit()

@@ -21,6 +21,7 @@ from batch_service.api.unavailable import storage_error_handler
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.clock import ServiceClock
 from batch_service.db import Database
+from batch_service.feed.listener import listen_forever
 from batch_service.metrics import RequestMetricsMiddleware, ServiceMetrics
 from batch_service.models import ErrorBody
 from batch_service.ratelimit import RateLimiter
@@ -95,7 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await start_services(settings or Settings())
         app.state.services = services
+        services.db.feed.attach(asyncio.get_running_loop())
         background = [asyncio.create_task(services.scheduler.run_forever(), name="scheduler")]
+        if not services.db.is_sqlite:  # hear the other replicas' changes
+            listening = listen_forever(services.db.feed, services.settings.database_url)
+            background.append(asyncio.create_task(listening, name="change-feed"))
         if services.settings.test_mode:  # follow clock advances made through other replicas
             following = services.clock.follow(services.db, services.settings.tick_seconds)
             background.append(asyncio.create_task(following, name="test-clock"))

@@ -86,22 +86,24 @@ def adopt_all_running(*, session: Session, replica: str, now: float, lease_secon
 
 def claim_queued_jobs(
     *, session: Session, replica: str, now: float, lease_seconds: float, capacity: int
-) -> int:
-    """Start the oldest QUEUED jobs, as many as this replica has free capacity for."""
+) -> list[tuple[int, str]]:
+    """Start the oldest QUEUED jobs, as many as this replica has free capacity for; their
+    (pk, id)."""
     running = session.execute(
         select(func.count()).where(Job.state == JobState.RUNNING, Job.lease_owner == replica)
     ).scalar_one()
     free = capacity - running
     if free <= 0:
-        return 0
+        return []
     oldest = (
-        select(Job.pk)
+        select(Job.pk, Job.id)
         .where(Job.state == JobState.QUEUED, or_(Job.not_before.is_(None), Job.not_before <= now))
         .order_by(Job.pk)
         .limit(free)
         .with_for_update(skip_locked=True)
     )
-    pks = list(session.execute(oldest).scalars())
+    claimed = [(pk, job_id) for pk, job_id in session.execute(oldest)]
+    pks = [pk for pk, _ in claimed]
     if pks:
         session.execute(
             update(Job)
@@ -113,7 +115,7 @@ def claim_queued_jobs(
                 lease_expires_at=now + lease_seconds,
             )
         )
-    return len(pks)
+    return claimed
 
 
 def lock_running_jobs(*, session: Session, replica: str) -> list[RunningJob]:

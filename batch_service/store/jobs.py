@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from batch_service.feed import JobChange, record
 from batch_service.models import ACTIVE_STATES, Job, JobLabel, JobRecord, JobSpec, JobState
 from batch_service.scenario_run import not_before
 
@@ -97,6 +98,8 @@ def insert_jobs(*, session: Session, jobs: Sequence[NewJob]) -> list[JobRecord]:
     ]
     if labels:
         session.execute(INSERT_LABELS, labels)
+    for pk, job in zip(inserted, jobs, strict=True):
+        record(session, JobChange(pk, str(job.row["id"]), JobState.QUEUED.value, 0, lines=()))
     return [{**job.row, "pk": pk} for job, pk in zip(jobs, inserted, strict=True)]
 
 
@@ -182,7 +185,7 @@ def cancel_job(*, session: Session, owner: str, job_id: str, now: float) -> JobR
     The state guard sits in the UPDATE itself, so a job the scheduler finishes at the same
     moment keeps its real outcome.
     """
-    session.execute(
+    cancelled = session.execute(
         update(jobs)
         .where(
             jobs.c.id == job_id,
@@ -190,7 +193,10 @@ def cancel_job(*, session: Session, owner: str, job_id: str, now: float) -> JobR
             jobs.c.state.in_(sorted(ACTIVE_STATES)),
         )
         .values(state=JobState.CANCELLED, finished_at=now, lease_owner=None, lease_expires_at=None)
-    )
+        .returning(jobs.c.pk)
+    ).scalar_one_or_none()
+    if cancelled is not None:
+        record(session, JobChange(cancelled, job_id, JobState.CANCELLED.value))
     session.commit()
     return get_job(session=session, owner=owner, job_id=job_id)
 

@@ -9,6 +9,7 @@ from pydantic import StringConstraints
 
 from batch_service.api.deps import CallerDep
 from batch_service.api.responses import json_response
+from batch_service.feed.reads import read_job
 from batch_service.models import ErrorBody, JobCreated, JobList, JobPublic, JobSpec, JobState, job_document
 from batch_service.scenario_calls import count_and_fault, observe_job, require_test_mode
 from batch_service.store import jobs as job_store
@@ -91,7 +92,7 @@ async def list_jobs(
 @router.get("/{job_id}", response_model=JobPublic, responses=ABSENT)
 async def get_job(job_id: str, caller: CallerDep) -> Response:
     owner, services = caller.owner, caller.services
-    job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id)
+    job = await read_job(services.db, owner=owner, job_id=job_id)
     if job is not None:
         job = await observe_job(services, owner, job)  # a poll, if the job's scenario counts them
     if job is None:

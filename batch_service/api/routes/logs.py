@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
@@ -12,7 +9,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from batch_service.api.deps import LogReader, LogReaderDep, unauthorized
 from batch_service.api.responses import json_response
-from batch_service.api.services import Services
+from batch_service.feed.follow import follow_lines
+from batch_service.feed.reads import read_job
 from batch_service.models import ErrorBody, JobRecord, JobState, LogLine, LogPage, rfc3339
 from batch_service.scenario_calls import count_and_fault
 from batch_service.store import jobs as job_store
@@ -22,9 +20,6 @@ from batch_service.tokens import InvalidPageToken, decode_page_token, encode_pag
 router = APIRouter(prefix="/v1/jobs", tags=["logs"])
 
 LOGS_TOKEN = "logs"
-FOLLOW_POLL_SECONDS = 0.25
-FOLLOW_BATCH = 1000
-KEEPALIVE_SECONDS = 15.0
 
 
 async def readable_job(reader: LogReader, job_id: str) -> JobRecord:
@@ -35,7 +30,7 @@ async def readable_job(reader: LogReader, job_id: str) -> JobRecord:
             raise unauthorized("this logs token is not valid for this job")
         job = await services.db.read(job_store.get_job_any_owner, job_id=job_id)
     else:
-        job = await services.db.read(job_store.get_job, owner=reader.owner, job_id=job_id)
+        job = await read_job(services.db, owner=reader.owner, job_id=job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "job not found")
     return job
@@ -82,7 +77,7 @@ async def read_logs(
         if last_event_id is not None and last_event_id.isdigit():
             from_seq = int(last_event_id) + 1
         return StreamingResponse(
-            _follow(services, job["pk"], from_seq),
+            follow_lines(services.db, job["pk"], from_seq),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -98,29 +93,3 @@ async def read_logs(
             "next_page_token": None if drained else encode_page_token(LOGS_TOKEN, next_seq),
         }
     )
-
-
-async def _follow(services: Services, job_pk: int, from_seq: int) -> AsyncIterator[str]:
-    """Each new line as an SSE `line` event (id = seq, so a reconnect resumes), then `end`."""
-    next_seq = from_seq
-    idle = 0.0
-    while True:
-        job, lines = await services.db.read(
-            log_store.read_job_with_lines, job_pk=job_pk, from_seq=next_seq, limit=FOLLOW_BATCH
-        )
-        if job is None:
-            return
-        for line in lines:
-            yield f"id: {line.seq}\nevent: line\ndata: {json.dumps(_public(line))}\n\n"
-        next_seq += len(lines)
-        if not lines and JobState(job["state"]).is_terminal:
-            end = {"state": job["state"], "log_line_count": job["log_line_count"], "error": job["error"]}
-            yield f"event: end\ndata: {json.dumps(end)}\n\n"
-            return
-        if len(lines) == FOLLOW_BATCH:
-            continue
-        await asyncio.sleep(FOLLOW_POLL_SECONDS)
-        idle = 0.0 if lines else idle + FOLLOW_POLL_SECONDS
-        if idle >= KEEPALIVE_SECONDS:
-            idle = 0.0
-            yield ": keep-alive\n\n"
