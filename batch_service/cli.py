@@ -8,11 +8,14 @@ from typing import NoReturn
 
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy import make_url
 
 from batch_service import sqlite_lock
 from batch_service.api import create_app
+from batch_service.db import Database
 from batch_service.settings import Settings
 from batch_service.sqlite_file import sqlite_path
+from batch_service.storage_errors import STORAGE_ERRORS, describe_storage_error
 
 
 def load_settings(argv: list[str] | None = None) -> Settings:
@@ -47,6 +50,23 @@ def claim_database(settings: Settings) -> None:
             refuse_to_start(f"cannot lock {database}: {error.strerror} ({error.filename})")
 
 
+def check_database_answers(settings: Settings) -> None:
+    """Connect once, within the configured timeouts, so an unreachable or silent database is
+    one line on stderr rather than a hang or a traceback from inside the server."""
+    db = Database(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout,
+        statement_timeout=settings.database_statement_timeout,
+    )
+    try:
+        db.ping()
+    except STORAGE_ERRORS as error:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        refuse_to_start(f"the database at {where} does not answer: {describe_storage_error(error)}")
+    finally:
+        db.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         settings = load_settings(argv)
@@ -54,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"batch-service: cannot start:\n{describe(error)}", file=sys.stderr)
         raise SystemExit(2) from None
     claim_database(settings)
+    check_database_answers(settings)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

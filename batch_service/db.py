@@ -22,15 +22,19 @@ from sqlalchemy.orm import Session
 from batch_service.feed import ChangeFeed
 from batch_service.feed.cache import CACHED_JOBS, JobCache
 from batch_service.feed.hub import settle
+from batch_service.pg_watchdog import StatementWatchdog
 from batch_service.sqlite_file import SqliteFile, sqlite_path
 
 T = TypeVar("T")
 
 MIGRATION_LOCK_ID = 72_541_903  # any constant: serialises replicas migrating one PostgreSQL database
 READER_THREADS = 4  # enough to overlap waits; more only adds GIL contention on small queries
+WATCHDOG_GRACE_SECONDS = 1.0
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connect_timeout: int = 5, statement_timeout: float | None = 10) -> Engine:
+    """An engine for `url`; on PostgreSQL with the connect and statement timeouts (None: no
+    statement timeout, for migrations that may rightly run long)."""
     if url.startswith("sqlite"):
         # A pooled connection per thread (readers, the writer, spare): opening one costs the
         # connect plus the PRAGMAs below, far more than the query it would serve.
@@ -42,7 +46,18 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, pool_size=READER_THREADS + 2, max_overflow=4, pool_pre_ping=True)
+    options = {"connect_timeout": connect_timeout}
+    if statement_timeout is not None:
+        options["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
+    # No pool_pre_ping: a connection found dead fails its one call (503) and SQLAlchemy then
+    # drops every pooled connection; a ping could hang where the watchdog cannot see it.
+    return create_engine(
+        url,
+        pool_size=READER_THREADS + 2,
+        max_overflow=4,
+        pool_timeout=statement_timeout or 30,
+        connect_args=options,
+    )
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -72,11 +87,19 @@ class Database:
     """Owns the engine and the threads that talk to it, and on SQLite the file (its lock,
     and the check that a write landed in the file the service started on)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 5, statement_timeout: float = 10) -> None:
         path = sqlite_path(url)
         self.file = SqliteFile(path) if path else None
-        self.engine = make_engine(url)
+        self._url = url
+        self._connect_timeout = connect_timeout
+        self.engine = make_engine(url, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Past the server's own statement timeout, plus a grace for it to answer first.
+        self._watchdog = (
+            None
+            if self.is_sqlite
+            else StatementWatchdog(self.engine, statement_timeout + WATCHDOG_GRACE_SECONDS)
+        )
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="db-read")
         self._writer = (
             ThreadPoolExecutor(1, thread_name_prefix="db-write") if self.is_sqlite else self._readers
@@ -87,8 +110,16 @@ class Database:
         self.feed = ChangeFeed(replica=uuid.uuid4().hex, cache=cache, notify=not self.is_sqlite)
 
     def migrate(self) -> None:
-        """Bring the schema up to date, then pin the SQLite file this process now serves from."""
-        migrate(self.engine)
+        """Bring the schema up to date, then pin the SQLite file this process now serves from.
+
+        Migrations get an engine of their own without a statement timeout: building an index
+        on a large table may rightly take longer than any API call should.
+        """
+        engine = make_engine(self._url, connect_timeout=self._connect_timeout, statement_timeout=None)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
         if self.file is not None:
             self.file.pin()
 
@@ -120,12 +151,18 @@ class Database:
             self.file.check()
         return result
 
+    def ping(self) -> None:
+        """Make sure the database answers (blocking: for start-up, before the event loop)."""
+        self._with_session(lambda *, session: session.execute(text("SELECT 1")), {})
+
     def check_file(self) -> None:
         """Raise StoreUnavailable if the SQLite file was removed or replaced (no-op elsewhere)."""
         if self.file is not None:
             self.file.check()
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.stop()
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
         self.engine.dispose()

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     )
     api_keys: SecretStr = Field(SecretStr(""), description="owner:key,owner:key (required)")
     allow_anonymous: bool = Field(False, description="no key needed, owner 'anonymous' (local use only)")
+    database_connect_timeout: int = Field(
+        5, ge=2, le=300, description="seconds to wait for a PostgreSQL connection (whole seconds, at least 2)"
+    )
+    database_statement_timeout: float = Field(
+        10, gt=0, le=3600, description="longest one PostgreSQL statement may take; past it the call fails"
+    )
     max_running: int = Field(8, ge=1, le=100_000, description="jobs running at once (per replica)")
     rate_limit: float = Field(0, ge=0, description="requests per second per key; 0 = off")
     fault_rate: float = Field(0, ge=0, le=1, description="share of /v1 requests answered 503")

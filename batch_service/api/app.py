@@ -42,7 +42,11 @@ LOGS_TOKEN_SECRET = "logs_token_key"
 
 async def start_services(settings: Settings) -> Services:
     """Migrate, load the signing key, and build what the handlers share (not yet ticking)."""
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout,
+        statement_timeout=settings.database_statement_timeout,
+    )
     await asyncio.to_thread(db.migrate)
     signing_key = (
         settings.secret_key.get_secret_value()
