@@ -1,6 +1,7 @@
 """`docker compose up`, for real: the project's image built and docker-compose.yml run under a
-container engine. The slow one (about 1.5 minutes; 4 on a fresh machine, which builds the
-stand-in images first): `pytest -m compose` runs only this, `-m "not compose"` the rest.
+container engine. The slow one (about 2 minutes; 5 on a fresh machine, which installs podman
+and builds the stand-in images first): `pytest -m compose` runs only this, `-m "not compose"`
+the rest.
 
 `scripts/compose-engine.sh` provides the engine: Docker when one answers (the real images
 are pulled), else Debian's podman with locally built stand-ins for the base images (see
