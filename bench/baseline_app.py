@@ -31,6 +31,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, HTTPException, status
 from pydantic import BaseModel, Field
 
+from batch_service.db import READER_THREADS
 from bench import rawdb
 
 T = TypeVar("T")
@@ -106,7 +107,7 @@ class SqliteThreads:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        self._readers = ThreadPoolExecutor(8, thread_name_prefix="db-read")
+        self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="db-read")  # as the service
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
 
     def _connection(self) -> sqlite3.Connection:
