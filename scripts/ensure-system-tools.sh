@@ -2,7 +2,7 @@
 # The tests and benchmarks use two things pip cannot install: a Chromium browser (the
 # dashboard's browser tests drive it through Playwright) and wrk (HTTP load). Install them
 # when missing and this is a Debian machine we may install on; otherwise say what is missing.
-# A Chromium elsewhere is used when BATCH_TEST_CHROMIUM names it (see tests/dashboard/browser.py).
+# A Chromium elsewhere is used when BATCH_TEST_CHROMIUM names it (see batch_testkit/browser.py).
 set -euo pipefail
 missing=()
 if [ -z "${BATCH_TEST_CHROMIUM:-}" ]; then
