@@ -36,6 +36,7 @@ REPEAT_FAILURE_LOG_SECONDS = 30.0  # while ticks keep failing, say so this often
 class TickReport:
     finished: dict[str, JobState] = field(default_factory=dict)
     lines_written: int = 0
+    seconds: float = 0.0  # from asking for the writer to the commit: what holds the next tick back
 
 
 class Scheduler:
@@ -108,7 +109,9 @@ class Scheduler:
         self._last_failure_logged = now
 
     async def tick(self) -> TickReport:
+        started = time.perf_counter()
         report = await self.db.write(self._tick, now=self._clock())
+        report.seconds = time.perf_counter() - started
         if self._on_tick is not None:
             self._on_tick(report)
         return report

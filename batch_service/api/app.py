@@ -63,6 +63,7 @@ async def start_services(settings: Settings) -> Services:
         for state in report.finished.values():
             metrics.jobs_finished.labels(state=state.value).inc()
         metrics.log_lines_written.inc(report.lines_written)
+        metrics.tick_seconds.observe(report.seconds)
         admin_services.ticks.finished_one(report.lines_written)
 
     scheduler = Scheduler(
