@@ -15,7 +15,7 @@ import pytest
 from batch_testkit import run_batch_service
 from batch_testkit.keys import ADMIN, ALICE
 from batch_testkit.servers import BatchService
-from tests.feed.sse import follow_events, line_seqs
+from tests.utils.sse import follow_events, line_seqs
 
 LINES = 20
 # Queued for an hour unless forced: so the job runs on the replica that forces it, A.

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from batch_testkit.jobs import read_all_logs, submit, wait_for_state
 from batch_testkit.keys import ALICE
 from tests.conftest import InProcessApi
+from tests.utils.sse import follow_events, line_seqs
 
 
 async def test_log_seq_runs_from_zero_without_gaps_across_pages(api: InProcessApi) -> None:
@@ -73,37 +72,15 @@ async def test_bad_log_page_tokens_are_400(api: InProcessApi) -> None:
 
 async def test_follow_streams_every_line_then_ends(api: InProcessApi) -> None:
     job = await submit(api.client, duration_seconds=0.6, log_lines=12)
-    events = await _read_events(api, job["id"])
-    lines = [json.loads(data) for kind, data in events if kind == "line"]
-    assert [line["seq"] for line in lines] == list(range(12))
+    events = await follow_events(api.client, job["id"], headers=ALICE)
+    assert line_seqs(events) == list(range(12))
     kind, data = events[-1]
     assert kind == "end"
-    assert json.loads(data)["state"] == "SUCCEEDED"
+    assert data["state"] == "SUCCEEDED"
 
 
 async def test_follow_resumes_after_last_event_id(api: InProcessApi) -> None:
     job = await submit(api.client, log_lines=8)
     await wait_for_state(api.client, job["id"])
-    events = await _read_events(api, job["id"], headers={**ALICE, "Last-Event-ID": "4"})
-    assert [json.loads(data)["seq"] for kind, data in events if kind == "line"] == [5, 6, 7]
-
-
-async def _read_events(
-    api: InProcessApi, job_id: str, headers: dict[str, str] = ALICE
-) -> list[tuple[str, str]]:
-    events: list[tuple[str, str]] = []
-    async with api.client.stream(
-        "GET", f"/v1/jobs/{job_id}/logs", params={"follow": "true"}, headers=headers
-    ) as r:
-        assert r.status_code == 200
-        assert r.headers["content-type"].startswith("text/event-stream")
-        kind = data = ""
-        async for line in r.aiter_lines():
-            if line.startswith("event: "):
-                kind = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                data = line.removeprefix("data: ")
-            elif line == "" and kind:
-                events.append((kind, data))
-                kind = data = ""
-    return events
+    events = await follow_events(api.client, job["id"], headers={**ALICE, "Last-Event-ID": "4"})
+    assert line_seqs(events) == [5, 6, 7]

@@ -17,6 +17,7 @@ async def follow_events(
         "GET", f"/v1/jobs/{job_id}/logs", params={"follow": "true"}, headers=headers
     ) as r:
         assert r.status_code == 200, await r.aread()
+        assert r.headers["content-type"].startswith("text/event-stream")
         kind = data = ""
         async for line in r.aiter_lines():
             if line.startswith("event: "):
