@@ -123,6 +123,7 @@ class Job(SQLModel, table=True):
         UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
         Index("ix_jobs_owner_pk", "owner", "pk"),
         Index("ix_jobs_state_pk", "state", "pk"),
+        Index("ix_jobs_state_owner_pk", "state", "owner", "pk"),  # fair claiming: owners waiting
     )
 
     pk: int | None = SQLField(default=None, sa_column=Column(ROWID, primary_key=True, autoincrement=True))

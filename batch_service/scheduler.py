@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from batch_service.db import Database
+from batch_service.fair_share import fair_shares
 from batch_service.feed import JobChange, record
 from batch_service.models import JobSpec, JobState, stored_spec
 from batch_service.scenario_run import ending, finishes_by_polls, time_progress, timed_line
-from batch_service.simulation import final_outputs, run_length
+from batch_service.simulation import Progress, final_outputs, run_length
 from batch_service.storage_errors import STORAGE_ERRORS, describe_storage_error
-from batch_service.store import claims, heartbeats
+from batch_service.store import claims, heartbeats, queue
 
 logger = logging.getLogger("batch_service.scheduler")
 
@@ -45,6 +46,8 @@ class Scheduler:
         db: Database,
         *,
         max_running: int,
+        max_running_per_owner: int | None = None,
+        lines_per_tick: int = MAX_LINES_PER_TICK,
         lease_seconds: float,
         tick_seconds: float,
         on_tick: Callable[[TickReport], None] | None = None,
@@ -53,6 +56,8 @@ class Scheduler:
         self.db = db
         self.replica = f"replica-{uuid.uuid4().hex[:12]}"
         self.max_running = max_running
+        self.max_running_per_owner = max_running_per_owner or max_running
+        self.lines_per_tick = lines_per_tick
         self.lease_seconds = lease_seconds
         self.tick_seconds = tick_seconds
         self._on_tick = on_tick
@@ -131,16 +136,20 @@ class Scheduler:
         running = claims.lock_running_jobs(session=session, replica=self.replica)
         self._cache_specs(session, [job.pk for job in running])
 
-        budget = MAX_LINES_PER_TICK
+        progress_of = {
+            job.pk: time_progress(self._specs[job.pk], job.started_at, now)
+            for job in running
+            if not finishes_by_polls(self._specs[job.pk])  # its GETs move it on (scenario_store.py)
+        }
+        allowance = self._share_lines(running, progress_of)
         lines: list[dict[str, object]] = []
         progress_counts: dict[int, int] = {}
         outcomes: list[claims.Outcome] = []
         for job in running:
-            spec = self._specs[job.pk]
-            if finishes_by_polls(spec):
-                continue  # its GETs move it on (batch_service/scenario_store.py)
-            progress = time_progress(spec, job.started_at, now)
-            written = min(progress.lines_due, job.log_line_count + budget)
+            if job.pk not in progress_of:
+                continue
+            spec, progress = self._specs[job.pk], progress_of[job.pk]
+            written = job.log_line_count + allowance[job.pk]
             first_line = len(lines)
             for seq in range(job.log_line_count, written):
                 line = timed_line(spec, job.started_at, seq)
@@ -153,7 +162,6 @@ class Scheduler:
                         "message": line.message,
                     }
                 )
-            budget -= written - job.log_line_count
             if progress.outcome is not None and written == progress.lines_due:
                 end = ending(spec)
                 outcomes.append(
@@ -184,13 +192,34 @@ class Scheduler:
         claims.save_outcomes(session=session, replica=self.replica, outcomes=outcomes)
         claims.renew_leases(session=session, **lease)
         # Claim last, so slots freed by jobs that just finished are filled in the same tick.
-        for pk, job_id in claims.claim_queued_jobs(session=session, capacity=self.max_running, **lease):
+        started = queue.claim_queued_jobs(
+            session=session, capacity=self.max_running, per_owner=self.max_running_per_owner, **lease
+        )
+        for pk, job_id in started:
             record(session, JobChange(pk, job_id, JobState.RUNNING.value, 0, lines=()))
         session.commit()
         report.lines_written = len(lines)
         live = {job.pk for job in running if job.id not in report.finished}
         self._specs = {pk: spec for pk, spec in self._specs.items() if pk in live}
         return report
+
+    def _share_lines(
+        self, running: list[claims.RunningJob], progress_of: dict[int, Progress]
+    ) -> dict[int, int]:
+        """Split the tick's line budget: fairly between owners, then between each owner's jobs,
+        so two million-line jobs of one owner cannot hold back another owner's ten lines."""
+        wanted: dict[str, dict[int, int]] = {}
+        for job in running:
+            if job.pk in progress_of:
+                wanted.setdefault(job.owner, {})[job.pk] = progress_of[job.pk].lines_due - job.log_line_count
+        per_owner = fair_shares(
+            {owner: sum(jobs.values()) for owner, jobs in wanted.items()}, self.lines_per_tick
+        )
+        return {
+            pk: lines
+            for owner, jobs in wanted.items()
+            for pk, lines in fair_shares(jobs, per_owner[owner]).items()
+        }
 
     def _cache_specs(self, session: Session, pks: list[int]) -> None:
         missing = [pk for pk in pks if pk not in self._specs]

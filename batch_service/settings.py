@@ -50,6 +50,18 @@ class Settings(BaseSettings):
         10, gt=0, le=3600, description="longest one PostgreSQL statement may take; past it the call fails"
     )
     max_running: int = Field(8, ge=1, le=100_000, description="jobs running at once (per replica)")
+    max_running_per_owner: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="jobs of one owner running at once (per replica); default: max_running",
+    )
+    log_lines_per_tick: int = Field(
+        50_000,
+        ge=100,
+        le=1_000_000,
+        description="log lines one scheduler tick writes, shared fairly by owners",
+    )
     rate_limit: float = Field(0, ge=0, description="requests per second per key; 0 = off")
     fault_rate: float = Field(0, ge=0, le=1, description="share of /v1 requests answered 503")
     secret_key: SecretStr | None = Field(None, description="signs logs tokens; generated and stored if unset")

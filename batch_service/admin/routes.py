@@ -21,7 +21,6 @@ from batch_service.api.deps import Credentials, get_services
 from batch_service.api.services import Services
 from batch_service.models import job_document, rfc3339
 from batch_service.scenario_calls import lease
-from batch_service.scheduler import MAX_LINES_PER_TICK
 
 PREFIX = "/admin/v1"
 ADVANCE_SETTLE_SECONDS = 30.0  # longest an advance waits for the scheduler to catch up
@@ -167,5 +166,5 @@ async def _scheduler_caught_up(services: Services) -> None:
     """Until a whole tick has run since now, and one wrote less than a tick's line budget."""
     ticks = services.admin.ticks
     await ticks.wait_for(ticks.finished + 2)  # the tick under way may have read the time before
-    while ticks.last_lines_written >= MAX_LINES_PER_TICK:
+    while ticks.last_lines_written >= services.scheduler.lines_per_tick:
         await ticks.wait_for(ticks.finished + 1)

@@ -69,6 +69,8 @@ async def start_services(settings: Settings) -> Services:
     scheduler = Scheduler(
         db,
         max_running=settings.max_running,
+        max_running_per_owner=settings.max_running_per_owner,
+        lines_per_tick=settings.log_lines_per_tick,
         lease_seconds=settings.lease_seconds,
         tick_seconds=settings.tick_seconds,
         on_tick=record,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from batch_service.models import Job, JobState, LogLine
@@ -53,6 +53,7 @@ class RunningJob:
 
     pk: int
     id: str
+    owner: str
     started_at: float
     log_line_count: int
 
@@ -84,49 +85,15 @@ def adopt_all_running(*, session: Session, replica: str, now: float, lease_secon
     return adopted.rowcount
 
 
-def claim_queued_jobs(
-    *, session: Session, replica: str, now: float, lease_seconds: float, capacity: int
-) -> list[tuple[int, str]]:
-    """Start the oldest QUEUED jobs, as many as this replica has free capacity for; their
-    (pk, id)."""
-    running = session.execute(
-        select(func.count()).where(Job.state == JobState.RUNNING, Job.lease_owner == replica)
-    ).scalar_one()
-    free = capacity - running
-    if free <= 0:
-        return []
-    oldest = (
-        select(Job.pk, Job.id)
-        .where(Job.state == JobState.QUEUED, or_(Job.not_before.is_(None), Job.not_before <= now))
-        .order_by(Job.pk)
-        .limit(free)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = [(pk, job_id) for pk, job_id in session.execute(oldest)]
-    pks = [pk for pk, _ in claimed]
-    if pks:
-        session.execute(
-            update(Job)
-            .where(Job.pk.in_(pks), Job.state == JobState.QUEUED)
-            .values(
-                state=JobState.RUNNING,
-                started_at=now,
-                lease_owner=replica,
-                lease_expires_at=now + lease_seconds,
-            )
-        )
-    return claimed
-
-
 def lock_running_jobs(*, session: Session, replica: str) -> list[RunningJob]:
     """This replica's RUNNING jobs, row-locked so a concurrent cancel waits for our commit."""
     query = (
-        select(Job.pk, Job.id, Job.started_at, Job.log_line_count)
+        select(Job.pk, Job.id, Job.owner, Job.started_at, Job.log_line_count)
         .where(Job.state == JobState.RUNNING, Job.lease_owner == replica)
         .order_by(Job.pk)
         .with_for_update()
     )
-    return [RunningJob(pk, job_id, started, count) for pk, job_id, started, count in session.execute(query)]
+    return [RunningJob(*row) for row in session.execute(query)]
 
 
 def load_specs(*, session: Session, pks: Sequence[int]) -> dict[int, dict[str, Any]]:
