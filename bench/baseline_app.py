@@ -1,7 +1,9 @@
 """The bare FastAPI baseline: the service's two hottest routes with nothing behind them.
 
 No auth, no middleware, no database, no scheduler: a path (or a validated body) in, a
-pydantic model of the same shape as the service's job resource out. The service's
+document of the same shape as the service's job resource out, serialized the way the
+service serializes (`pydantic_core.to_json` into a `Response`, no re-validation of the
+return value: doing more than the service would flatter it). The service's
 throughput is judged as a share of this app's, served by uvicorn with the settings
 `batch-service` uses (`batch_service/cli.py`): one process, the default (auto) loop and
 HTTP implementations, log level info (so access logs on), no proxy headers.
@@ -28,8 +30,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, HTTPException, status
+from fastapi import APIRouter, FastAPI, HTTPException, Response, status
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from batch_service.db import READER_THREADS
 from bench import rawdb
@@ -52,7 +55,7 @@ class SpecBody(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class JobBody(BaseModel):
+class JobBody(BaseModel):  # for the OpenAPI schema only, as the service's response models
     id: str
     name: str
     state: str
@@ -65,40 +68,59 @@ class JobBody(BaseModel):
     started_at: str | None
     finished_at: str | None
     log_line_count: int
+    retryable: bool
 
 
 class CreatedBody(JobBody):
     logs_token: str
 
 
-def job_body(job_id: str, spec: SpecBody) -> dict[str, Any]:
+def job_body(job_id: str, spec: dict[str, Any], *, running: bool = False) -> dict[str, Any]:
+    """The job document, built per request from a stored spec, as the service's `job_document`:
+    a finished job, or (`running`) one still running."""
     return {
         "id": job_id,
-        "name": spec.name,
-        "state": "SUCCEEDED",
-        "inputs": spec.inputs,
-        "outputs": {"result": f"output-from-{job_id}"},
+        "name": spec["name"],
+        "state": "RUNNING" if running else "SUCCEEDED",
+        "inputs": spec["inputs"],
+        "outputs": None if running else {"result": f"output-from-{job_id}"},
         "error": None,
         "spec": spec,
-        "labels": spec.labels,
+        "labels": spec["labels"],
         "created_at": CREATED_AT,
         "started_at": CREATED_AT,
-        "finished_at": CREATED_AT,
-        "log_line_count": spec.log_lines,
+        "finished_at": None if running else CREATED_AT,
+        "log_line_count": spec["log_lines"],
+        "retryable": False,
     }
 
 
-SAMPLE_SPEC = SpecBody(name="bench-job", inputs={"n": 1}, duration_seconds=0, labels={"bench": "get"})
+def json_response(document: dict[str, Any], status_code: int = status.HTTP_200_OK) -> Response:
+    """As `batch_service/api/responses.py`: serialized once, the response model kept for the schema."""
+    return Response(content=to_json(document), status_code=status_code, media_type="application/json")
 
 
-@app.get("/v1/jobs/{job_id}")
-async def get_job(job_id: str) -> JobBody:
-    return JobBody(**job_body(job_id, SAMPLE_SPEC))
+SAMPLE_SPEC = SpecBody(
+    name="bench-job", inputs={"n": 1}, duration_seconds=0, labels={"bench": "get"}
+).model_dump(mode="json")
+LOGS_TOKEN = "bjl_" + "x" * 43
 
 
-@app.post("/v1/jobs", status_code=status.HTTP_201_CREATED)
-async def submit_job(spec: SpecBody) -> CreatedBody:
-    return CreatedBody(**job_body("job-000000000000000000000000", spec), logs_token="bjl_" + "x" * 43)
+@app.get("/v1/jobs/{job_id}", response_model=JobBody)
+async def get_job(job_id: str) -> Response:
+    return json_response(job_body(job_id, SAMPLE_SPEC))
+
+
+@app.get("/running/v1/jobs/{job_id}", response_model=JobBody)
+async def get_running_job(job_id: str) -> Response:
+    """The same, for a job still running: what `http_noop_job` reads in the GetTask benchmark."""
+    return json_response(job_body(job_id, SAMPLE_SPEC, running=True))
+
+
+@app.post("/v1/jobs", status_code=status.HTTP_201_CREATED, response_model=CreatedBody)
+async def submit_job(spec: SpecBody) -> Response:
+    body = job_body("job-000000000000000000000000", spec.model_dump(mode="json"))
+    return json_response({**body, "logs_token": LOGS_TOKEN}, status.HTTP_201_CREATED)
 
 
 class SqliteThreads:
@@ -128,19 +150,20 @@ class SqliteThreads:
 def database_routes(db: SqliteThreads) -> APIRouter:
     router = APIRouter(prefix="/db")
 
-    @router.get("/v1/jobs/{job_id}")
-    async def get_stored_job(job_id: str) -> JobBody:
+    @router.get("/v1/jobs/{job_id}", response_model=JobBody)
+    async def get_stored_job(job_id: str) -> Response:
         job = await db.read(lambda connection: rawdb.read_job(connection, job_id))
         if job is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "job not found")
-        spec = SpecBody.model_construct(**job["spec"])
-        return JobBody(**{**job_body(job_id, spec), "state": job["state"], "outputs": job["outputs"]})
+        stored = {"state": job["state"], "outputs": job["outputs"]}
+        return json_response({**job_body(job_id, job["spec"]), **stored})
 
-    @router.post("/v1/jobs", status_code=status.HTTP_201_CREATED)
-    async def store_job(spec: SpecBody) -> CreatedBody:
+    @router.post("/v1/jobs", status_code=status.HTTP_201_CREATED, response_model=CreatedBody)
+    async def store_job(spec: SpecBody) -> Response:
         job_id = "job-" + secrets.token_hex(12)
-        await db.write(lambda connection: rawdb.insert_job(connection, job_id, spec.model_dump(mode="json")))
-        return CreatedBody(**job_body(job_id, spec), logs_token="bjl_" + "x" * 43)
+        stored = spec.model_dump(mode="json")
+        await db.write(lambda connection: rawdb.insert_job(connection, job_id, stored))
+        return json_response({**job_body(job_id, stored), "logs_token": LOGS_TOKEN}, status.HTTP_201_CREATED)
 
     return router
 

@@ -3,13 +3,14 @@
     c0 --port 8000 --modules my_connector --modules bench.noop_connector
 
 `noop_job`'s `get` answers at once with a fixed RUNNING `Resource` shaped like the one
-`BatchJobConnector` returns for a running job (a message and one log link), so the two
-differ only in what the batch connector does to find the job's state: one HTTP call to
-the service, and the service's work behind it.
+`BatchJobConnector` returns for a running job (a message, one log link, and `custom_info`
+naming the job's state), so the two differ only in what the batch connector does to find
+the job's state: one HTTP call to the service, and the service's work behind it.
 
 `http_noop_job` is the same plus one GET (pooled httpx client, as the batch connector's)
-of a URL from its metadata: pointed at the bare baseline app, it is the floor for any
-connector that asks an HTTP API for a job's state. Reported, not judged.
+of a URL from its metadata, whose JSON body it decodes for the job's `state`, as any
+connector must: pointed at the bare baseline app, it is the floor for any connector that
+asks an HTTP API for a job's state.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class NoopConnector(AsyncConnector[NoopMetadata]):
         return NoopMetadata(job_id="noop")
 
     async def get(self, resource_meta: NoopMetadata, **kwargs: Any) -> Resource:
-        return running(resource_meta.job_id)
+        return running(resource_meta.job_id, "RUNNING")
 
     async def delete(self, resource_meta: NoopMetadata, **kwargs: Any) -> None:
         return None
@@ -78,18 +79,20 @@ class HttpNoopConnector(AsyncConnector[HttpNoopMetadata]):
     async def get(self, resource_meta: HttpNoopMetadata, **kwargs: Any) -> Resource:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=10.0)
-        (await self._client.get(resource_meta.url)).raise_for_status()
-        return running(resource_meta.job_id)
+        response = (await self._client.get(resource_meta.url)).raise_for_status()
+        return running(resource_meta.job_id, response.json()["state"])
 
     async def delete(self, resource_meta: HttpNoopMetadata, **kwargs: Any) -> None:
         return None
 
 
-def running(job_id: str) -> Resource:
+def running(job_id: str, state: str) -> Resource:
+    """RUNNING, with the state that was read in `custom_info`, as `BatchJobConnector` reports it."""
     return Resource(
         phase=TaskExecution.RUNNING,
         message=f"job {job_id} running (0 log lines so far)",
         log_links=[TaskLog(name="Batch job logs", uri=f"http://127.0.0.1/v1/jobs/{job_id}/logs", ready=True)],
+        custom_info={"job_id": job_id, "state": state},
     )
 
 

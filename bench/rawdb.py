@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,13 @@ def create_database(path: Path) -> None:
         migrate(engine)
     finally:
         engine.dispose()
+
+
+def copy_database(source: Path, destination: Path) -> None:
+    """A consistent copy of a live database (SQLite's backup API): the floor reads the very row
+    the service serves, in the same schema, with the same neighbours."""
+    with closing(sqlite3.connect(source)) as reading, closing(sqlite3.connect(destination)) as writing:
+        reading.backup(writing)
 
 
 def connect(path: Path | str) -> sqlite3.Connection:

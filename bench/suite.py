@@ -13,7 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from bench import concurrent_jobs, get_job, get_task, log_page, memory, submit_job
+from bench import (
+    concurrent_jobs,
+    followers,
+    get_job,
+    get_task,
+    log_page,
+    many_jobs,
+    memory,
+    replica_jobs,
+    submit_job,
+)
 from bench.context import BenchContext
 from bench.procs import REPO_ROOT
 from bench.report import BenchResult, failed, write_results
@@ -28,7 +38,17 @@ class Benchmark(Protocol):
     async def run(self, ctx: BenchContext) -> BenchResult: ...
 
 
-BENCHMARKS: tuple[Benchmark, ...] = (get_job, submit_job, get_task, log_page, concurrent_jobs, memory)
+BENCHMARKS: tuple[Benchmark, ...] = (
+    get_job,
+    submit_job,
+    get_task,
+    log_page,
+    concurrent_jobs,
+    many_jobs,
+    replica_jobs,
+    memory,
+    followers,
+)
 
 
 def run_one(benchmark: Benchmark, ctx: BenchContext, out_dir: Path) -> BenchResult:
