@@ -7,7 +7,7 @@ GetTask until the task is terminal (printing each phase change), reads the log w
 GetTaskLogs page by page, and prints the outputs. `--cancel-after` (or Ctrl-C) sends
 DeleteTask. A per-task key goes where the platform puts it, in `connection.secrets`.
 
-`demo_task` and `batch_job_platform` are the reusable parts: this project's end-to-end tests
+`demo_task` and `ConnectorDriver` are the reusable parts: this project's end-to-end tests
 and benchmarks drive `c0` through them.
 """
 
@@ -60,9 +60,12 @@ def demo_task(
     return task
 
 
-def batch_job_platform(channel: grpc.aio.Channel, *, api_key: str | None = None) -> GrpcPlatform:
-    """The platform running `batch_job` tasks over `channel`; `api_key` is the task's secret."""
-    return GrpcPlatform(channel, task_type=TASK_TYPE, secrets={"api_key": api_key} if api_key else None)
+class ConnectorDriver(GrpcPlatform):
+    """The platform running `batch_job` tasks over one channel; `api_key` is the task's secret,
+    sent in `connection.secrets` (without it the connector uses its own `BATCH_API_KEY`)."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, api_key: str | None = None) -> None:
+        super().__init__(channel, task_type=TASK_TYPE, secrets={"api_key": api_key} if api_key else None)
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -110,7 +113,7 @@ async def _run(args: argparse.Namespace) -> int:
     execution = execution_metadata(template, args.run_name, args.attempt) if args.run_name else None
 
     async with grpc.aio.insecure_channel(args.connector) as channel:
-        platform = batch_job_platform(channel, api_key=api_key)
+        platform = ConnectorDriver(channel, api_key=api_key)
         meta = await platform.create(template, await task_inputs(task, name=args.name), execution=execution)
         print(f"created job {job_id_of(meta)}")
         waiting = asyncio.create_task(

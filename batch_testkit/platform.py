@@ -124,6 +124,9 @@ class Platform(ABC):
     async def delete(self, resource_meta: bytes) -> None: ...
 
     @abstractmethod
+    async def metrics(self, resource_meta: bytes) -> connector_pb2.GetTaskMetricsResponse: ...
+
+    @abstractmethod
     async def log_page(self, resource_meta: bytes, token: str = "") -> tuple[list[LogLine], str]:
         """One GetTaskLogs call: its lines, and the token for the next call ("" when there is none)."""
 
@@ -198,6 +201,12 @@ class GrpcPlatform(Platform):
         )
         await self._stub.DeleteTask(request)
 
+    async def metrics(self, resource_meta: bytes) -> connector_pb2.GetTaskMetricsResponse:
+        request = connector_pb2.GetTaskMetricsRequest(
+            resource_meta=resource_meta, task_category=self._category
+        )
+        return await self._stub.GetTaskMetrics(request)
+
     async def log_page(self, resource_meta: bytes, token: str = "") -> tuple[list[LogLine], str]:
         request = connector_pb2.GetTaskLogsRequest(
             resource_meta=resource_meta, token=token, task_category=self._category
@@ -244,6 +253,9 @@ class InProcessPlatform(Platform):
 
     async def delete(self, resource_meta: bytes) -> None:
         await self.connector.delete(resource_meta=self._decode(resource_meta), **self._secrets)
+
+    async def metrics(self, resource_meta: bytes) -> connector_pb2.GetTaskMetricsResponse:
+        return await self.connector.get_metrics(resource_meta=self._decode(resource_meta))
 
     async def log_page(self, resource_meta: bytes, token: str = "") -> tuple[list[LogLine], str]:
         result = self.connector.get_logs(resource_meta=self._decode(resource_meta), token=token)

@@ -28,6 +28,8 @@ from flyteidl2.connector.service_pb2_grpc import AsyncConnectorServiceStub
 from flyteidl2.core.execution_pb2 import TaskExecution
 from flyteidl2.core.security_pb2 import Connection
 
+from batch_testkit.drive import demo_task, job_id_of
+from batch_testkit.platform import task_inputs, task_template
 from bench.context import BenchContext
 from bench.loadgen import LoadResult, closed_loop
 from bench.noop_connector import HTTP_TASK_TYPE, HttpNoopMetadata, NoopMetadata
@@ -36,7 +38,6 @@ from bench.paired import Side, failures, median_of, median_rate, paired_rounds
 from bench.procs import OWNER_KEY, run_baseline_app, run_batch_service, run_connector
 from bench.report import BenchResult, Check
 from my_connector.connector import TASK_TYPE as BATCH_TASK_TYPE
-from my_connector.drive import demo_task, job_id_of, task_inputs, task_template
 from my_connector.task import BatchJobConfig
 
 NAME = "get_task_throughput"

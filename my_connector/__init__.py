@@ -27,7 +27,7 @@ if __name__ == "__main__":
 ```
 
 To exercise a running connector without a Flyte cluster:
-`python -m my_connector.drive --connector 127.0.0.1:8000 --name hello`.
+`python -m batch_testkit.drive --connector 127.0.0.1:8000 --name hello`.
 """
 
 from my_connector.connector import BatchJobConnector, BatchJobMetadata

@@ -3,7 +3,7 @@
 1. `batch-service` on a fresh SQLite file with a freshly generated key;
 2. `python main.py --name hello`: the Flyte task, run locally, its connector in process;
 3. the job's log lines, paged from the batch API;
-4. `c0` (Flyte's connector server) and `python -m my_connector.drive`: the same task over
+4. `c0` (Flyte's connector server) and `python -m batch_testkit.drive`: the same task over
    gRPC, as the Flyte platform would run it.
 
 Run it with `make demo`. It starts its servers with the test kit's helpers (`batch_testkit`),
@@ -62,9 +62,9 @@ def main() -> int:
             say("the job's log, paged from the batch API")
             print_job_logs(service.url, key)
 
-            say("c0 + python -m my_connector.drive   (the same task over gRPC, as Flyte runs it)")
+            say("c0 + python -m batch_testkit.drive   (the same task over gRPC, as Flyte runs it)")
             with run_connector_server(workdir, api_url=service.url, api_key=key) as connector:
-                drive = [sys.executable, "-m", "my_connector.drive", "--connector", connector.address]
+                drive = [sys.executable, "-m", "batch_testkit.drive", "--connector", connector.address]
                 subprocess.run([*drive, "--name", "hello-grpc"], cwd=ROOT, env=client_env, check=True)
     say("done: every process this demo started has been stopped")
     return 0

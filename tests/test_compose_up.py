@@ -28,17 +28,11 @@ import httpx
 import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.drive import ConnectorDriver, demo_task, job_id_of
 from batch_testkit.jobs import read_all_logs, wait_for_state
 from batch_testkit.keys import bearer
+from batch_testkit.platform import native_outputs, task_inputs, task_template
 from batch_testkit.processes import free_port
-from my_connector.drive import (
-    ConnectorDriver,
-    demo_task,
-    job_id_of,
-    native_outputs,
-    task_inputs,
-    task_template,
-)
 from my_connector.task import BatchJobConfig
 from tests.test_compose import (
     ALL_PROFILES,

@@ -14,9 +14,10 @@ import pytest
 import stamina
 from prometheus_client.parser import text_string_to_metric_families
 
+from batch_testkit.drive import ConnectorDriver, demo_task
 from batch_testkit.keys import ALICE_KEY, BOB_KEY
+from batch_testkit.platform import task_inputs, task_template
 from batch_testkit.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
-from my_connector.drive import ConnectorDriver, demo_task, task_inputs, task_template
 from my_connector.task import BatchJobConfig
 from tests.connector.fake_api import FakeBatchApi
 
@@ -85,3 +86,23 @@ def requests_served(service: BatchService, **labels: str) -> int:
             if sample.name == "batch_http_requests_total" and labels.items() <= sample.labels.items():
                 total += sample.value
     return int(total)
+
+
+@pytest.fixture(scope="module")
+def kit_connector(
+    batch_service_server: BatchService, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConnectorServer]:
+    """`c0` against the test kit's session service (test mode: scenarios, rules, the clock),
+    with 4-line log pages and a call budget with room for a few `Retry-After`s."""
+    env = {"BATCH_LOG_PAGE_SIZE": "4", "BATCH_CALL_BUDGET_SECONDS": "10"}
+    with run_connector_server(
+        tmp_path_factory.mktemp("kit-c0"), api_url=batch_service_server.url, env=env
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+async def kit_alice(kit_connector: ConnectorServer) -> AsyncIterator[ConnectorDriver]:
+    """The platform running alice's tasks through `kit_connector`."""
+    async with grpc.aio.insecure_channel(kit_connector.address) as channel:
+        yield ConnectorDriver(channel, api_key=ALICE_KEY)

@@ -20,9 +20,10 @@ import grpc
 import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.drive import ConnectorDriver, demo_task
 from batch_testkit.keys import ALICE_KEY
+from batch_testkit.platform import task_inputs, task_template
 from batch_testkit.servers import run_batch_service, run_connector_server
-from my_connector.drive import ConnectorDriver, demo_task, task_inputs, task_template
 from tests.connector.conftest import quick_job, submit
 
 T = TypeVar("T")

@@ -14,9 +14,9 @@ from flyteidl2.connector.connector_pb2 import GetConnectorRequest, ListConnector
 from flyteidl2.connector.service_pb2_grpc import ConnectorMetadataServiceStub
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.drive import ConnectorDriver
 from batch_testkit.servers import BatchService, run_connector_server
 from my_connector.connector import BatchJobConnector
-from my_connector.drive import ConnectorDriver
 from tests.connector.conftest import ALICE_KEY, submit
 
 

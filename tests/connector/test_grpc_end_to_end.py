@@ -15,16 +15,9 @@ import grpc
 import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.drive import ConnectorDriver, demo_task, job_id_of
+from batch_testkit.platform import execution_metadata, native_outputs, task_inputs, task_template
 from batch_testkit.servers import BatchService, ConnectorServer
-from my_connector.drive import (
-    ConnectorDriver,
-    demo_task,
-    execution_metadata,
-    job_id_of,
-    native_outputs,
-    task_inputs,
-    task_template,
-)
 from tests.connector.conftest import ALICE_KEY, BOB_KEY, quick_job, requests_served, submit
 
 SUCCEEDED, FAILED, ABORTED = TaskExecution.SUCCEEDED, TaskExecution.FAILED, TaskExecution.ABORTED
@@ -183,7 +176,7 @@ async def test_keys_never_reach_logs_metadata_or_errors(
 
 def drive(connector: ConnectorServer, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ALICE_BATCH_KEY": ALICE_KEY}
-    command = [sys.executable, "-m", "my_connector.drive", "--connector", connector.address, *args]
+    command = [sys.executable, "-m", "batch_testkit.drive", "--connector", connector.address, *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -22,11 +22,11 @@ import httpx
 from flyteidl2.connector.connector_pb2 import Resource
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.drive import ConnectorDriver
 from batch_testkit.jobs import wait_for_state
 from batch_testkit.keys import ALICE, ALICE_KEY
 from batch_testkit.processes import base_env
 from batch_testkit.servers import run_batch_service, run_connector_server
-from my_connector.drive import ConnectorDriver
 from tests.connector.conftest import submit
 
 OUTAGE_SECONDS = 10

@@ -20,9 +20,9 @@ from flyteidl2.connector.connector_pb2 import Resource
 from flyteidl2.core.execution_pb2 import TaskExecution
 from google.protobuf import json_format
 
+from batch_testkit.drive import ConnectorDriver
 from batch_testkit.keys import ALICE_KEY
 from batch_testkit.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
-from my_connector.drive import ConnectorDriver
 from tests.connector.conftest import submit
 
 TIMEOUT_SECONDS, GRACE_SECONDS = 8, 4

@@ -17,8 +17,9 @@ import grpc
 from flyteidl2.connector.connector_pb2 import Resource
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.drive import ConnectorDriver
+from batch_testkit.platform import LogRead
 from batch_testkit.servers import run_batch_service, run_connector_server
-from my_connector.drive import ConnectorDriver, LogRead
 from tests.connector.conftest import ALICE_KEY, requests_served, submit
 
 PATIENT = {"BATCH_CALL_BUDGET_SECONDS": "15"}

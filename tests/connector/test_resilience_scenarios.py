@@ -4,48 +4,19 @@ scenarios, chaos rules and clock (the kit's `batch` fixture): no luck, no sleeps
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
-import grpc
-import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
-from batch_testkit import (
-    BatchService,
-    BatchTestClient,
-    ConnectorServer,
-    by_polls,
-    failing,
-    run_connector_server,
-)
-from batch_testkit.drive import batch_job_platform, demo_task, job_id_of
-from batch_testkit.keys import ALICE_KEY
-from batch_testkit.platform import GrpcPlatform, task_inputs, task_template
+from batch_testkit import BatchTestClient, by_polls, failing
+from batch_testkit.drive import ConnectorDriver, demo_task, job_id_of
+from batch_testkit.platform import task_inputs, task_template
 from my_connector.task import BatchJobConfig
 
 RUNNING, FAILED, ABORTED = TaskExecution.RUNNING, TaskExecution.FAILED, TaskExecution.ABORTED
 
 
-@pytest.fixture(scope="module")
-def connector(
-    batch_service_server: BatchService, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ConnectorServer]:
-    """`c0` against the session's service, with 4-line log pages and room for a few retries."""
-    env = {"BATCH_LOG_PAGE_SIZE": "4", "BATCH_CALL_BUDGET_SECONDS": "10"}
-    with run_connector_server(
-        tmp_path_factory.mktemp("c0"), api_url=batch_service_server.url, modules=("my_connector",), env=env
-    ) as server:
-        yield server
-
-
-@pytest.fixture
-async def alice(connector: ConnectorServer) -> AsyncIterator[GrpcPlatform]:
-    async with grpc.aio.insecure_channel(connector.address) as channel:
-        yield batch_job_platform(channel, api_key=ALICE_KEY)
-
-
-async def create(platform: GrpcPlatform, **config: object) -> bytes:
+async def create(platform: ConnectorDriver, **config: object) -> bytes:
     task = demo_task(BatchJobConfig(**{"timeout_seconds": 3600, "log_lines": 10, **config}))  # type: ignore[arg-type]
     return await platform.create(task_template(task), await task_inputs(task, name="resilient"))
 
@@ -54,11 +25,13 @@ def at(entry: dict[str, object]) -> datetime:
     return datetime.fromisoformat(str(entry["time"]))
 
 
-async def test_a_job_that_fails_after_its_third_poll(alice: GrpcPlatform, batch: BatchTestClient) -> None:
+async def test_a_job_that_fails_after_its_third_poll(
+    kit_alice: ConnectorDriver, batch: BatchTestClient
+) -> None:
     scenario = by_polls(0, 3, outcome="FAILED", message="out of memory on node 4")
-    meta = await create(alice, scenario=scenario)
+    meta = await create(kit_alice, scenario=scenario)
 
-    seen = [await alice.get(meta) for _ in range(4)]
+    seen = [await kit_alice.get(meta) for _ in range(4)]
 
     assert [r.phase for r in seen] == [RUNNING, RUNNING, RUNNING, FAILED]
     assert seen[-1].message.endswith("failed: out of memory on node 4")
@@ -67,11 +40,11 @@ async def test_a_job_that_fails_after_its_third_poll(alice: GrpcPlatform, batch:
 
 
 async def test_a_429_storm_is_ridden_out_waiting_the_retry_after_it_was_given(
-    alice: GrpcPlatform, batch: BatchTestClient
+    kit_alice: ConnectorDriver, batch: BatchTestClient
 ) -> None:
     batch.add_rule("POST", "/v1/jobs", owner="alice", status=429, retry_after_seconds=1, count=3)
 
-    meta = await create(alice, duration_seconds=0)
+    meta = await create(kit_alice, duration_seconds=0)
 
     posts = [e for e in batch.journal() if e["method"] == "POST" and e["route"] == "/v1/jobs"]
     assert [e["status"] for e in posts] == [429, 429, 429, 201]
@@ -81,38 +54,42 @@ async def test_a_429_storm_is_ridden_out_waiting_the_retry_after_it_was_given(
     assert batch.job(job_id_of(meta))["state"] in {"QUEUED", "RUNNING", "SUCCEEDED"}
 
 
-async def test_a_cancel_lands_while_the_job_is_queued(alice: GrpcPlatform, batch: BatchTestClient) -> None:
-    meta = await create(alice, scenario=by_polls(running_after=1000))
-    assert (await alice.get(meta)).phase == TaskExecution.QUEUED
+async def test_a_cancel_lands_while_the_job_is_queued(
+    kit_alice: ConnectorDriver, batch: BatchTestClient
+) -> None:
+    meta = await create(kit_alice, scenario=by_polls(running_after=1000))
+    assert (await kit_alice.get(meta)).phase == TaskExecution.QUEUED
 
-    await alice.delete(meta)
+    await kit_alice.delete(meta)
 
-    resource = await alice.get(meta)
+    resource = await kit_alice.get(meta)
     assert (resource.phase, resource.message) == (ABORTED, f"job {job_id_of(meta)} cancelled")
     job = batch.job(job_id_of(meta))
     assert (job["state"], job["started_at"]) == ("CANCELLED", None)  # it never ran
 
 
-async def test_a_timeout_reached_through_the_clock(alice: GrpcPlatform, batch: BatchTestClient) -> None:
-    meta = await create(alice, duration_seconds=7200, timeout_seconds=3600)
+async def test_a_timeout_reached_through_the_clock(
+    kit_alice: ConnectorDriver, batch: BatchTestClient
+) -> None:
+    meta = await create(kit_alice, duration_seconds=7200, timeout_seconds=3600)
     batch.advance_clock(1)  # the scheduler starts it
-    assert (await alice.get(meta)).phase == RUNNING
+    assert (await kit_alice.get(meta)).phase == RUNNING
 
     batch.advance_clock(3600)
 
-    resource = await alice.get(meta)
+    resource = await kit_alice.get(meta)
     assert resource.phase == FAILED
     assert resource.message.endswith("timed out after 3600 s")
 
 
 async def test_log_page_two_fails_once_and_every_line_still_comes_once_in_order(
-    alice: GrpcPlatform, batch: BatchTestClient
+    kit_alice: ConnectorDriver, batch: BatchTestClient
 ) -> None:
     scenario = by_polls(0, 1, faults={"logs": failing(from_call=2, status=500)})
-    meta = await create(alice, scenario=scenario)
-    assert [(await alice.get(meta)).phase for _ in range(2)] == [RUNNING, TaskExecution.SUCCEEDED]
+    meta = await create(kit_alice, scenario=scenario)
+    assert [(await kit_alice.get(meta)).phase for _ in range(2)] == [RUNNING, TaskExecution.SUCCEEDED]
 
-    logs = await alice.read_logs(meta)
+    logs = await kit_alice.read_logs(meta)
 
     assert [line.message for line in logs.lines] == [
         f"[INFO] drive_batch_job: step {n} of 10 done" for n in range(1, 11)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from google.protobuf import json_format
 
-from my_connector.drive import demo_task, task_template
+from batch_testkit.drive import demo_task
+from batch_testkit.platform import task_template
 from my_connector.task import BatchJobConfig, BatchJobTask
 
 

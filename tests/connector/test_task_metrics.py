@@ -14,9 +14,9 @@ import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 from google.protobuf import json_format
 
+from batch_testkit.drive import ConnectorDriver, job_id_of
 from batch_testkit.keys import ALICE_KEY, bearer
 from batch_testkit.servers import BatchService, ConnectorServer, run_batch_service, run_connector_server
-from my_connector.drive import ConnectorDriver, job_id_of
 from my_connector.metrics import CPU_METRIC, MEMORY_METRIC
 from tests.connector.conftest import requests_served, submit
 

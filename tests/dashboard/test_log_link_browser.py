@@ -18,9 +18,9 @@ import pytest
 from flyteidl2.connector.connector_pb2 import Resource
 from playwright.sync_api import Page, expect
 
+from batch_testkit.drive import ConnectorDriver, job_id_of
 from batch_testkit.keys import ALICE_KEY
 from batch_testkit.servers import BatchService, ConnectorServer, run_connector_server
-from my_connector.drive import ConnectorDriver, job_id_of
 from tests.connector.conftest import submit
 
 
