@@ -93,6 +93,7 @@ class BatchJob(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     log_line_count: int = 0
+    retryable: bool = False  # FAILED for a transient reason (a lost machine): a retry may succeed
 
 
 class SubmittedJob(BatchJob):

@@ -16,7 +16,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 from urllib.parse import quote, urlencode
 
 from flyte import logger
@@ -63,13 +63,18 @@ class MissingApiKey(RuntimeError):
     """The service wants a key, and neither a per-task `api_key` secret nor `BATCH_API_KEY` gave one."""
 
 
+def names_an_attempt(metadata: TaskExecutionMetadata | None) -> TypeGuard[TaskExecutionMetadata]:
+    """Whether CreateTask came with a task execution id: the platform's does, a local run's not."""
+    return metadata is not None and metadata.HasField("task_execution_id")
+
+
 def idempotency_key(metadata: TaskExecutionMetadata | None) -> str:
     """One key per task execution attempt, so a re-sent CreateTask finds the job it already made.
 
     Without an execution id (a local run) the key is random: it still makes this create
     call's own retries safe, which is all a local run needs.
     """
-    if metadata is None or not metadata.HasField("task_execution_id"):
+    if not names_an_attempt(metadata):
         return f"local-{uuid.uuid4().hex}"
     execution = metadata.task_execution_id
     task, node = execution.task_id, execution.node_execution_id
@@ -152,6 +157,7 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
             output_names=[entry.key for entry in task_template.interface.outputs.variables],
             submitted_at=job.created_at.timestamp(),
             timeout_seconds=job.spec.timeout_seconds,
+            caller_retries=names_an_attempt(task_execution_metadata),
         )
 
     async def get(
@@ -181,7 +187,9 @@ class BatchJobConnector(AsyncConnector[BatchJobMetadata]):
             )
         else:
             self._contact.answered(job_id, time.time())
-            resource = job_resource(job, resource_meta.output_names, log_links)
+            resource = job_resource(
+                job, resource_meta.output_names, log_links, caller_retries=resource_meta.caller_retries
+            )
         if resource.phase in TERMINAL_PHASES:
             self._contact.forget(job_id)
         return resource

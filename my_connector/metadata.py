@@ -18,6 +18,9 @@ class BatchJobMetadata(ResourceMeta):
     service accepted it) fix the job's deadline, so every connector replica agrees when an
     unanswered job stops counting as running (see `outage.py`); they are None in metadata
     written before they existed.
+    `caller_retries` says whether CreateTask named a task attempt (the platform does; the
+    SDK's local loop does not): only such a caller gets RETRYABLE_FAILED for a job that
+    failed for a transient reason (`phases.job_resource`).
     The service URL is deliberately not kept: the connector only ever sends keys to the
     service it is configured for, whatever a stored metadata blob says.
     """
@@ -27,3 +30,4 @@ class BatchJobMetadata(ResourceMeta):
     output_names: list[str] = field(default_factory=list)
     submitted_at: float | None = None
     timeout_seconds: int | None = None
+    caller_retries: bool = False

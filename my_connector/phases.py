@@ -23,10 +23,11 @@ class PhaseRule:
     message: Callable[[BatchJob], str]
 
 
+TRANSIENT_FAILURE = "FAILED (retryable)"  # a FAILED job the service marks `retryable`
+
 # The one place job states become task phases (my_connector/README.md lists it as a table).
-# SUCCEEDED may still turn into FAILED when the job lacks a declared output (`job_resource`).
-# A job that failed for a transient reason (issue #11 adds such outcomes to the service)
-# gets its rule here once that mapping is decided; until then every FAILED job is FAILED.
+# SUCCEEDED may still turn into FAILED when the job lacks a declared output, and
+# RETRYABLE_FAILED into FAILED for a caller that does not retry attempts (`job_resource`).
 STATE_PHASES: Mapping[str, PhaseRule] = {
     "QUEUED": PhaseRule(TaskExecution.QUEUED, lambda job: f"job {job.id} queued"),
     "RUNNING": PhaseRule(
@@ -36,14 +37,29 @@ STATE_PHASES: Mapping[str, PhaseRule] = {
     "FAILED": PhaseRule(
         TaskExecution.FAILED, lambda job: f"job {job.id} failed: {job.error or 'no error given'}"
     ),
+    TRANSIENT_FAILURE: PhaseRule(
+        TaskExecution.RETRYABLE_FAILED,
+        lambda job: (
+            f"job {job.id} failed for a transient reason, a retry may succeed: "
+            f"{job.error or 'no error given'}"
+        ),
+    ),
     "TIMED_OUT": PhaseRule(
         TaskExecution.FAILED, lambda job: f"job {job.id} timed out after {job.spec.timeout_seconds} s"
     ),
     "CANCELLED": PhaseRule(TaskExecution.ABORTED, lambda job: f"job {job.id} cancelled"),
 }
 
-# What Flyte (and the SDK's local loop) treats as the end of a task.
-TERMINAL_PHASES = frozenset({TaskExecution.SUCCEEDED, TaskExecution.FAILED, TaskExecution.ABORTED})
+# The end of a task attempt. The SDK's local loop knows only the first three; RETRYABLE_FAILED
+# reaches only callers that retry attempts (see `job_resource`).
+TERMINAL_PHASES = frozenset(
+    {TaskExecution.SUCCEEDED, TaskExecution.FAILED, TaskExecution.ABORTED, TaskExecution.RETRYABLE_FAILED}
+)
+
+
+def state_key(job: BatchJob) -> str:
+    """The row of `STATE_PHASES` for `job`: its state, or TRANSIENT_FAILURE."""
+    return TRANSIENT_FAILURE if job.state == "FAILED" and job.retryable else job.state
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -62,12 +78,24 @@ def custom_info(job: BatchJob) -> dict[str, Any]:
     }
 
 
-def job_resource(job: BatchJob, output_names: list[str], log_links: list[TaskLog]) -> Resource:
-    """The `Resource` Flyte sees for `job`; outputs are picked by the task's declared names."""
-    rule = STATE_PHASES.get(job.state)
+def job_resource(
+    job: BatchJob, output_names: list[str], log_links: list[TaskLog], *, caller_retries: bool
+) -> Resource:
+    """The `Resource` Flyte sees for `job`; outputs are picked by the task's declared names.
+
+    `caller_retries`: the caller runs attempts and retries a RETRYABLE_FAILED one (the
+    platform, which names the attempt in CreateTask). The SDK's local loop does not: it waits
+    for SUCCEEDED, FAILED or ABORTED and would poll a RETRYABLE_FAILED task forever, so there
+    a transient failure is FAILED, with the same message.
+    """
+    rule = STATE_PHASES.get(state_key(job))
     if rule is None:
         raise BatchApiError(f"batch API reported unknown state {job.state!r} for job {job.id}")
     info = custom_info(job)
+    if rule.phase == TaskExecution.RETRYABLE_FAILED and not caller_retries:
+        return Resource(
+            phase=TaskExecution.FAILED, message=rule.message(job), log_links=log_links, custom_info=info
+        )
     if rule.phase != TaskExecution.SUCCEEDED:
         return Resource(phase=rule.phase, message=rule.message(job), log_links=log_links, custom_info=info)
     produced = job.outputs or {}

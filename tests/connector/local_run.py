@@ -7,6 +7,7 @@ from that process's environment and `flyte.init()` starts from nothing.
 from __future__ import annotations
 
 import argparse
+import json
 
 import flyte
 
@@ -19,6 +20,9 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=float, default=0.2, help="the job's duration_seconds")
     parser.add_argument("--timeout", type=int, default=60, help="the job's timeout_seconds")
     parser.add_argument("--api-key-secret", help="name of the secret (an env var, locally) holding the key")
+    parser.add_argument(
+        "--scenario", type=json.loads, help="the job's scenario, as JSON (a service in test mode)"
+    )
     args = parser.parse_args()
 
     task = BatchJobTask(
@@ -28,6 +32,7 @@ if __name__ == "__main__":
             duration_seconds=args.duration,
             log_lines=2,
             fail_message=args.fail_message,
+            scenario=args.scenario,
         ),
         inputs={"name": str},
         outputs={"result": str},

@@ -11,8 +11,9 @@ from flyteidl2.core.execution_pb2 import TaskExecution
 from flyteidl2.core.tasks_pb2 import TaskTemplate
 from flyteidl2.logs.dataplane.payload_pb2 import LogLineOriginator
 
+from batch_testkit.drive import demo_task
+from batch_testkit.platform import execution_metadata, task_template
 from my_connector.connector import BatchJobConnector, BatchJobMetadata, MissingApiKey, idempotency_key
-from my_connector.drive import demo_task, execution_metadata, task_template
 from tests.connector.conftest import ALICE_KEY, BOB_KEY, quick_job
 from tests.connector.fake_api import FakeBatchApi, FakeJob
 
@@ -63,6 +64,7 @@ async def test_metadata_holds_ids_and_the_logs_token_never_a_key(fake_api: FakeB
         "output_names": ["result"],
         "submitted_at": 1893456000.0,  # the service's created_at, 2030-01-01T00:00:00Z
         "timeout_seconds": 60,  # as the service accepted it
+        "caller_retries": False,  # no task execution id: a local run
     }
     assert ALICE_KEY.encode() not in encoded
     assert BatchJobMetadata.decode(encoded) == meta
@@ -71,7 +73,7 @@ async def test_metadata_holds_ids_and_the_logs_token_never_a_key(fake_api: FakeB
 def test_metadata_written_before_the_deadline_fields_still_decodes() -> None:
     meta = BatchJobMetadata.decode(b'{"job_id": "job-1", "logs_token": "t", "output_names": []}')
 
-    assert (meta.submitted_at, meta.timeout_seconds) == (None, None)
+    assert (meta.submitted_at, meta.timeout_seconds, meta.caller_retries) == (None, None, False)
 
 
 async def test_the_per_task_key_wins_over_the_connectors_own(fake_api: FakeBatchApi) -> None:

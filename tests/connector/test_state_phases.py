@@ -16,20 +16,24 @@ import httpx
 import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
+from batch_testkit.drive import ConnectorDriver, demo_task, job_id_of
 from batch_testkit.keys import ALICE
+from batch_testkit.platform import execution_metadata, task_inputs, task_template
 from batch_testkit.servers import BatchService, run_batch_service
 from my_connector.api import BatchJob
-from my_connector.drive import ConnectorDriver, job_id_of
-from my_connector.phases import STATE_PHASES, TERMINAL_PHASES
-from tests.connector.conftest import submit
+from my_connector.phases import STATE_PHASES, TERMINAL_PHASES, TRANSIENT_FAILURE, state_key
+from tests.connector.conftest import quick_job, submit
 
 LONG = {"duration_seconds": 300, "log_lines": 0}  # no lines: a running job's message stays the same
 
 
 @pytest.fixture(scope="module")
 def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BatchService]:
-    """One job at a time, so a second one waits QUEUED for as long as the first runs."""
-    with run_batch_service(tmp_path_factory.mktemp("phases"), env={"BATCH_MAX_RUNNING": "1"}) as service:
+    """One job at a time, so a second one waits QUEUED for as long as the first runs; test mode
+    for the scenario that ends a job with a transient failure."""
+    with run_batch_service(
+        tmp_path_factory.mktemp("phases"), test_mode=True, env={"BATCH_MAX_RUNNING": "1"}
+    ) as service:
         yield service
 
 
@@ -62,6 +66,16 @@ async def finished(alice: ConnectorDriver, **config: object) -> Made:
     return meta, []
 
 
+async def lost_machine(alice: ConnectorDriver) -> Made:
+    """A transient failure, created as the platform creates tasks: naming the attempt."""
+    task = demo_task(quick_job(duration_seconds=0.2, scenario={"outcome": "TRANSIENT_FAILURE"}))
+    template = task_template(task)
+    execution = execution_metadata(template, "run-lost-machine")
+    meta = await alice.create(template, await task_inputs(task, name="lost"), execution=execution)
+    await until(alice, meta, TERMINAL_PHASES)
+    return meta, []
+
+
 async def cancelled(alice: ConnectorDriver) -> Made:
     meta, _ = await running(alice)
     await alice.delete(meta)
@@ -73,6 +87,7 @@ MAKE: dict[str, Callable[[ConnectorDriver], Awaitable[Made]]] = {
     "RUNNING": running,
     "SUCCEEDED": lambda alice: finished(alice, duration_seconds=0.2),
     "FAILED": lambda alice: finished(alice, duration_seconds=0.2, fail_message="disk full on node 7"),
+    TRANSIENT_FAILURE: lost_machine,
     "TIMED_OUT": lambda alice: finished(alice, duration_seconds=30, timeout_seconds=1),
     "CANCELLED": cancelled,
 }
@@ -103,12 +118,12 @@ async def test_each_state_reaches_the_platform_as_its_phase_and_a_delete_after_i
     for other in cleanup:
         await alice.delete(other)
 
-    assert job.state == state
+    assert state_key(job) == state
     assert (resource.phase, resource.message) == (rule.phase, rule.message(job))
-    assert (resource.custom_info["job_id"], resource.custom_info["state"]) == (job.id, state)
+    assert (resource.custom_info["job_id"], resource.custom_info["state"]) == (job.id, job.state)
     finished_before = rule.phase in TERMINAL_PHASES
     assert after_delete.phase == (rule.phase if finished_before else TaskExecution.ABORTED)
-    assert the_job(live_service, meta).state == (state if finished_before else "CANCELLED")
+    assert the_job(live_service, meta).state == (job.state if finished_before else "CANCELLED")
 
 
 async def test_a_job_that_is_not_there_fails_the_task_and_deleting_it_is_harmless(
