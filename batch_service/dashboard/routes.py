@@ -101,6 +101,12 @@ async def jobs_page(request: Request, state: str | None = None, limit: str | Non
     )
 
 
+@router.get("/ui/admin", response_class=HTMLResponse)
+async def admin_page(request: Request) -> HTMLResponse:
+    """Chaos rules with their hits and the journal of calls, read with an admin key."""
+    return _page(request, "admin.html")
+
+
 @router.get("/ui/jobs/{job_id}", response_class=HTMLResponse)
 async def job_page(request: Request, job_id: str) -> HTMLResponse:
     return _page(request, "job.html", job_id=job_id)

@@ -1,8 +1,16 @@
-// The one place that holds the API key: this tab's sessionStorage. It is read at each call
-// and sent only in the Authorization header of same-origin /v1 requests, never in a URL.
+// The one place that holds keys: this tab's sessionStorage. A key is read at each call and
+// sent only in the Authorization header of same-origin API requests, never in a URL. The
+// owner's API key and the admin key (the admin page) are kept apart.
 
-const KEY_ITEM = "batch-dashboard:api-key";
 const apiBase = document.body.dataset.apiBase;
+
+const keyStore = (item) => ({
+  get: () => sessionStorage.getItem(item),
+  set: (key) => sessionStorage.setItem(item, key),
+  forget: () => sessionStorage.removeItem(item),
+});
+export const ownerKey = keyStore("batch-dashboard:api-key");
+export const adminKey = keyStore("batch-dashboard:admin-key");
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -11,16 +19,17 @@ export class ApiError extends Error {
   }
 }
 
-export const storedKey = () => sessionStorage.getItem(KEY_ITEM);
-export const storeKey = (key) => sessionStorage.setItem(KEY_ITEM, key);
-export const forgetKey = () => sessionStorage.removeItem(KEY_ITEM);
+export const storedKey = ownerKey.get;
 
-// Fetch `/v1${path}`; a non-2xx answer becomes an ApiError carrying the service's detail.
-export async function apiFetch(path, { method = "GET", headers = {}, signal, key = storedKey() } = {}) {
+// Fetch `${base}${path}` (base: `/v1`); a non-2xx answer becomes an ApiError carrying the service's detail.
+export async function apiFetch(
+  path,
+  { method = "GET", headers = {}, signal, key = storedKey(), base = apiBase } = {},
+) {
   if (!key) throw new ApiError(401, "No API key.");
   let response;
   try {
-    response = await fetch(apiBase + path, {
+    response = await fetch(base + path, {
       method,
       signal,
       cache: "no-store",

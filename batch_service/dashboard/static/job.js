@@ -13,6 +13,7 @@ import {
   TERMINAL,
   byId,
   clockTime,
+  describeFault,
   formatDuration,
   h,
   requireKey,
@@ -112,12 +113,32 @@ function render(current) {
   byId("job-outputs").textContent =
     job.outputs === null ? outputsPlaceholder(job.state) : JSON.stringify(job.outputs, null, 2);
   byId("job-spec").textContent = JSON.stringify(job.spec, null, 2);
+  showScenario(job.spec.scenario);
   cancelButton.hidden = TERMINAL.has(job.state);
   if (!following) {
     following = true; // the first time the job shows, whenever that is (a 503 may delay it)
     followLogs(job.log_line_count);
     followUsage(path, credential(), { onError: (error) => report(error, banner) });
   }
+}
+
+// A test's scenario for the job (docs/testing.md), one sentence per thing it changes. The
+// page's own polling counts as GETs of the job, as any client's does.
+function showScenario(scenario) {
+  byId("scenario-section").hidden = !scenario;
+  if (!scenario) return;
+  const lines = [];
+  if (scenario.queued_seconds) lines.push(`Stays QUEUED at least ${scenario.queued_seconds} s`);
+  if (scenario.running_after_polls !== null) lines.push(`Starts after ${scenario.running_after_polls} answered GETs`);
+  if (scenario.finished_after_polls !== null) lines.push(`Ends after ${scenario.finished_after_polls} answered GETs`);
+  if (scenario.outcome) lines.push(`Ends ${scenario.outcome}${scenario.message ? `: ${scenario.message}` : ""}`);
+  for (const [kind, fault] of Object.entries(scenario.faults ?? {})) {
+    if (!fault) continue;
+    const last = fault.from_call + fault.times - 1;
+    const calls = last === fault.from_call ? `call ${fault.from_call}` : `calls ${fault.from_call}–${last}`;
+    lines.push(`Fault on ${kind} ${calls}: ${describeFault(fault)}`);
+  }
+  byId("job-scenario").replaceChildren(...lines.map((text) => h("li", { text })));
 }
 
 function outputsPlaceholder(state) {

@@ -1,7 +1,7 @@
 // What both pages share: safe DOM building, state badges, time formatting, and the
 // sign-in gate that keeps the page's content hidden until this tab has a working key.
 
-import { apiJson, forgetKey, storeKey, storedKey } from "./api.js";
+import { apiJson, ownerKey } from "./api.js";
 
 export const TERMINAL = new Set(document.body.dataset.terminalStates.split(" "));
 const uiBase = document.body.dataset.uiBase;
@@ -28,6 +28,18 @@ export function stateBadge(state) {
   const node = h("span");
   setBadge(node, state);
   return node;
+}
+
+// An injected fault (a rule's action, or a scenario's fault on a job's calls) in words.
+export function describeFault(fault) {
+  const parts = [];
+  if (fault.delay_seconds) parts.push(`delay ${fault.delay_seconds} s`);
+  if (fault.status !== null) {
+    const retry = fault.retry_after_seconds === null ? "" : ` (Retry-After ${fault.retry_after_seconds})`;
+    parts.push(`${fault.status}${retry}`);
+  }
+  if (fault.drop) parts.push("drop the connection");
+  return parts.join(", then ");
 }
 
 export const jobUrl = (id) => `${uiBase}/jobs/${encodeURIComponent(id)}`;
@@ -66,7 +78,9 @@ export function formatDuration(job, now = Date.now()) {
 
 // Show the sign-in form until the tab has a key the service accepts, then call `start`.
 // Returns `report(error, banner)`, which sends the user back to sign in on a 401.
-export function requireKey(start) {
+// `keys` is where the key is kept, `check` an API call the key must pass (the admin page
+// passes its own of both).
+export function requireKey(start, { keys = ownerKey, check = (key) => apiJson("/jobs?limit=1", { key }) } = {}) {
   const signIn = byId("sign-in");
   const content = byId("content");
   const session = byId("session");
@@ -102,8 +116,8 @@ export function requireKey(start) {
     const button = form.querySelector("button");
     button.disabled = true;
     try {
-      await apiJson("/jobs?limit=1", { key });
-      storeKey(key);
+      await check(key);
+      keys.set(key);
       input.value = "";
       enter();
     } catch (error) {
@@ -113,16 +127,16 @@ export function requireKey(start) {
     }
   });
   byId("sign-out").addEventListener("click", () => {
-    forgetKey();
+    keys.forget();
     window.location.reload(); // also clears every job the page was showing
   });
 
-  if (storedKey()) enter();
+  if (keys.get()) enter();
   else ask();
 
   return (error, banner) => {
     if (error.status === 401) {
-      forgetKey();
+      keys.forget();
       ask("The service no longer accepts this key. Enter it again.");
       return;
     }
