@@ -13,14 +13,15 @@ from sqlalchemy import make_url
 from batch_service import sqlite_lock
 from batch_service.api import create_app
 from batch_service.db import Database
-from batch_service.settings import Settings
+from batch_service.settings import Settings, cli_settings_source
 from batch_service.sqlite_file import sqlite_path
 from batch_service.storage_errors import STORAGE_ERRORS, describe_storage_error
 
 
 def load_settings(argv: list[str] | None = None) -> Settings:
     """Settings from `BATCH_*` variables, overridden by flags such as `--port 9000`."""
-    return Settings(_cli_parse_args=sys.argv[1:] if argv is None else argv, _cli_prog_name="batch-service")
+    flags = cli_settings_source("batch-service")(args=sys.argv[1:] if argv is None else argv)
+    return Settings(_cli_settings_source=flags)
 
 
 def describe(error: ValidationError) -> str:

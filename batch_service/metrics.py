@@ -1,12 +1,9 @@
 """Prometheus metrics: HTTP traffic by route template (never by raw path, which holds ids),
-and the job table's shape, counted when scraped."""
+and the job table's shape, counted when scraped. `api/request_metrics.py` feeds the HTTP ones."""
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from batch_service.models import JobState
 
@@ -49,43 +46,17 @@ class ServiceMetrics:
             buckets=TICK_BUCKETS,
             registry=self.registry,
         )
+        self.log_followers = Gauge(
+            "batch_log_followers", "Live log followers (follow=true) connected now", registry=self.registry
+        )
+        self.rate_limit_buckets = Gauge(
+            "batch_rate_limit_buckets",
+            "Rate-limit buckets held: one per caller active within a refill period",
+            registry=self.registry,
+        )
 
     def render(self, counts: dict[JobState, int]) -> bytes:
         for state, count in counts.items():
             self.jobs.labels(state=state.value).set(count)
         self.queue_depth.set(counts.get(JobState.QUEUED, 0))
         return generate_latest(self.registry)
-
-
-class RequestMetricsMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware) so it costs little and never buffers SSE streams.
-
-    It finds the metrics on the app's state, where the lifespan puts them, so that building
-    the app creates no registry.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        services = getattr(scope["app"].state, "services", None) if scope["type"] == "http" else None
-        if services is None:
-            await self.app(scope, receive, send)
-            return
-        metrics: ServiceMetrics = services.metrics
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_record)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            metrics.requests.labels(method=method, route=route, status=str(status)).inc()
-            metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - started)

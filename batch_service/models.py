@@ -235,8 +235,22 @@ class JobCreated(JobPublic):
     logs_token: str
 
 
+class JobSummary(BaseModel):
+    """A job in a list: what a table of jobs shows. Inputs, outputs, the spec and the error
+    are on `GET /v1/jobs/{id}`, so what jobs carry never weighs on a page."""
+
+    id: str
+    name: str
+    state: JobState
+    labels: dict[str, str]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    log_line_count: int
+
+
 class JobList(BaseModel):
-    jobs: list[JobPublic]
+    jobs: list[JobSummary]
     next_page_token: str | None
 
 
@@ -264,6 +278,20 @@ def job_document(job: JobRecord, *, logs_token: str | None = None) -> dict[str, 
     if logs_token is not None:
         document["logs_token"] = logs_token
     return document
+
+
+def job_summary_document(job: JobRecord) -> dict[str, Any]:
+    """The public JSON (`JobSummary`) of a row from `store.jobs.list_jobs`."""
+    return {
+        "id": job["id"],
+        "name": job["name"],
+        "state": job["state"],
+        "labels": job["labels"],
+        "created_at": rfc3339(job["created_at"]),
+        "started_at": rfc3339(job["started_at"]),
+        "finished_at": rfc3339(job["finished_at"]),
+        "log_line_count": job["log_line_count"],
+    }
 
 
 class LogLinePublic(BaseModel):

@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from argparse import ArgumentParser
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, CliSettingsSource, SettingsConfigDict
 
+from batch_service.auth import ApiKey, hash_key, parse_api_keys
 
-@dataclass(frozen=True)
-class ApiKey:
-    """An owner and the SHA-256 of its key: the key itself is dropped after loading."""
-
-    owner: str
-    key_hash: bytes
-
-
-def hash_key(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
-
-
-def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
-    """Parse `owner:key,owner:key`; the error names the bad entry's position, never its key."""
-    keys: list[ApiKey] = []
-    for position, entry in enumerate(filter(None, (part.strip() for part in raw.split(","))), start=1):
-        owner, sep, key = entry.partition(":")
-        if not sep or not owner.strip() or not key.strip():
-            raise ValueError(f"BATCH_API_KEYS entry {position} is not of the form owner:key")
-        keys.append(ApiKey(owner=owner.strip(), key_hash=hash_key(key.strip())))
-    return tuple(keys)
+# `--help` names each flag's value after its setting (argparse's own convention), instead of
+# the Python type pydantic-settings would print (`SecretStr`, `{SecretStr,null}`).
+CLI_METAVARS = {"api_keys": "OWNER:KEY[,OWNER:KEY...]", "database_url": "URL"}
 
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a bad BATCH_API_KEYS must never be echoed back in an error.
     model_config = SettingsConfigDict(
-        env_prefix="BATCH_", extra="ignore", cli_kebab_case=True, hide_input_in_errors=True
+        env_prefix="BATCH_",
+        extra="ignore",
+        cli_kebab_case=True,
+        cli_implicit_flags=True,  # --allow-anonymous / --no-allow-anonymous, not "bool"
+        hide_input_in_errors=True,
     )
 
     database_url: str = Field(
@@ -75,6 +62,20 @@ class Settings(BaseSettings):
     )
     test_mode: bool = Field(False, description="accept job scenarios and the admin API's test clock")
     journal_size: int = Field(1000, ge=1, le=100_000, description="API calls the admin journal keeps")
+    max_followers_per_job: int = Field(
+        10, ge=1, description="live log followers (follow=true) of one job at once, per replica"
+    )
+    max_followers_per_owner: int = Field(
+        20, ge=1, description="live log followers of one owner's jobs at once, per replica"
+    )
+    max_connections: int = Field(
+        1000, ge=1, description="open HTTP connections; more are answered 503 and closed"
+    )
+    read_timeout_seconds: float = Field(
+        10, gt=0, description="time a client has to send a whole request (headers and body)"
+    )
+
+    _api_keys: tuple[ApiKey, ...] = PrivateAttr(default=())
 
     @field_validator("database_url")
     @classmethod
@@ -85,8 +86,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _keys_or_anonymous(self) -> Settings:
-        keys = parse_api_keys(self.api_keys.get_secret_value())
-        if not keys and not self.allow_anonymous:
+        self._api_keys = parse_api_keys(self.api_keys.get_secret_value())
+        if not self._api_keys and not self.allow_anonymous:
             raise ValueError(
                 "no API keys: set BATCH_API_KEYS=owner:key[,owner:key...] "
                 "or, for throwaway local use only, BATCH_ALLOW_ANONYMOUS=true"
@@ -106,8 +107,16 @@ class Settings(BaseSettings):
 
     @property
     def parsed_api_keys(self) -> tuple[ApiKey, ...]:
-        return parse_api_keys(self.api_keys.get_secret_value())
+        """The owners and key digests of `api_keys`, parsed once when the settings loaded."""
+        return self._api_keys
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+
+def _add_argument(parser: ArgumentParser, *names: str, **options: Any) -> Any:
+    if options.get("metavar") is not None:
+        options["metavar"] = CLI_METAVARS.get(options["dest"], options["dest"].upper())
+    return parser.add_argument(*names, **options)
+
+
+def cli_settings_source(prog: str) -> CliSettingsSource[Settings]:
+    """The `batch-service` flags: one per setting, value names readable in `--help`."""
+    return CliSettingsSource(Settings, cli_prog_name=prog, add_argument_method=_add_argument)

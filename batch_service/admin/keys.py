@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 
-from batch_service.settings import hash_key
+from batch_service.auth import hash_key
 
 
 def parse_admin_keys(raw: str) -> tuple[bytes, ...]:

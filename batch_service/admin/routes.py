@@ -18,6 +18,7 @@ from batch_service.admin.chaos import ChaosRuleSpec
 from batch_service.admin.control import ForcedState, InvalidTransition, force_state, reset_jobs
 from batch_service.admin.middleware import app_routes
 from batch_service.api.deps import Credentials, get_services
+from batch_service.api.errors import job_not_found
 from batch_service.api.services import Services
 from batch_service.models import job_document, rfc3339
 from batch_service.scenario_calls import lease
@@ -108,7 +109,7 @@ async def force_job_state(job_id: str, forced: ForcedState, services: AdminDep) 
     except InvalidTransition as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "job not found")
+        raise job_not_found()
     return {**job_document(job), "owner": job["owner"]}
 
 

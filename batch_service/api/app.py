@@ -14,15 +14,19 @@ from fastapi.exceptions import RequestValidationError
 
 from batch_service import __version__, admin, dashboard
 from batch_service.api.body_limit import BodyLimitMiddleware
+from batch_service.api.docs import install_docs
 from batch_service.api.errors import validation_error_handler
+from batch_service.api.followers import Followers
+from batch_service.api.request_metrics import RequestMetricsMiddleware
 from batch_service.api.routes import health, jobs, logs, usage
-from batch_service.api.services import Services
+from batch_service.api.services import Services, install_services
 from batch_service.api.unavailable import storage_error_handler
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.clock import ServiceClock
 from batch_service.db import Database
 from batch_service.feed.listener import listen_forever
-from batch_service.metrics import RequestMetricsMiddleware, ServiceMetrics
+from batch_service.limits import MAX_BODY_BYTES
+from batch_service.metrics import ServiceMetrics
 from batch_service.models import ErrorBody
 from batch_service.ratelimit import RateLimiter
 from batch_service.scheduler import Scheduler, TickReport
@@ -31,7 +35,6 @@ from batch_service.storage_errors import STORAGE_ERRORS
 from batch_service.store.secrets import get_or_create_secret
 from batch_service.store.submissions import JobSubmitter
 
-MAX_BODY_BYTES = 1024 * 1024
 V1_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid key (WWW-Authenticate: Bearer)"},
     429: {"model": ErrorBody, "description": "Rate limit exceeded; see Retry-After"},
@@ -77,12 +80,17 @@ async def start_services(settings: Settings) -> Services:
         clock=clock.now,
     )
     await scheduler.start()
+    limiter = RateLimiter(settings.rate_limit)
+    followers = Followers(per_job=settings.max_followers_per_job, per_owner=settings.max_followers_per_owner)
+    metrics.rate_limit_buckets.set_function(lambda: limiter.bucket_count)
+    metrics.log_followers.set_function(lambda: followers.active)
     return Services(
         settings=settings,
         db=db,
         keys=KeyRing(settings.parsed_api_keys, allow_anonymous=settings.allow_anonymous),
         logs_tokens=LogsTokenSigner(signing_key),
-        limiter=RateLimiter(settings.rate_limit),
+        limiter=limiter,
+        followers=followers,
         scheduler=scheduler,
         metrics=metrics,
         submissions=JobSubmitter(db),
@@ -94,15 +102,15 @@ async def start_services(settings: Settings) -> Services:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Without `settings`, BATCH_* is read when the app starts, not now.
 
-    Building is side-effect free (no settings, no database, no metrics registry), so a module
-    may build the app where the service's keys are absent and pickle it: Flyte's
-    FastAPIAppEnvironment does both on the machine that deploys it.
+    Building is side-effect free (no settings, no database, no metrics registry): everything
+    with state is made in the lifespan, so importing or building the app anywhere (a test, a
+    tool reading the OpenAPI schema) needs no keys and touches no database.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await start_services(settings or Settings())
-        app.state.services = services
+        install_services(app, services)
         services.db.feed.attach(asyncio.get_running_loop())
         background = [asyncio.create_task(services.scheduler.run_forever(), name="scheduler")]
         if not services.db.is_sqlite:  # hear the other replicas' changes
@@ -126,7 +134,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Submit simulated batch jobs, follow their state and page their logs. "
         "Every /v1 call needs `Authorization: Bearer <key>`.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     # Each router carries its whole /v1/... prefix, for metrics.
     for v1_router in (jobs.router, logs.router, usage.router):
         app.include_router(v1_router, responses=V1_ERRORS)

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from batch_service.api.services import Services
-from batch_service.auth import is_logs_token
+from batch_service.api.services import Services, running_services
+from batch_service.auth import bearer_token, is_logs_token
 
-bearer = HTTPBearer(auto_error=False, description="An API key from BATCH_API_KEYS, or a job's logs_token")
+
+class RfcBearer(HTTPBearer):
+    """FastAPI's Bearer scheme (for OpenAPI), parsing the header by RFC 6750's grammar."""
+
+    async def __call__(self, request: Request) -> HTTPAuthorizationCredentials | None:  # type: ignore[override]
+        token = bearer_token(request.headers.get("Authorization"))
+        return None if token is None else HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+
+
+bearer = RfcBearer(auto_error=False, description="An API key from BATCH_API_KEYS, or a job's logs_token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 async def get_services(request: Request) -> Services:
-    return request.app.state.services
+    return running_services(request.app)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -27,15 +35,13 @@ def unauthorized(detail: str = "missing or invalid API key") -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _enforce_rate_limit(services: Services, token: str | None) -> None:
-    if not services.limiter.enabled:
-        return
-    key = hashlib.sha256((token or "").encode()).digest()
-    wait = services.limiter.retry_after(key)
+def _enforce_rate_limit(services: Services, caller: str) -> None:
+    """`caller` is an authenticated identity: forged credentials never reach a bucket."""
+    wait = services.limiter.retry_after(caller)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"rate limit of {services.limiter.per_second:g} requests/s per key exceeded",
+            f"rate limit of {services.limiter.per_second:g} requests/s exceeded",
             headers={"Retry-After": str(wait)},
         )
 
@@ -47,7 +53,7 @@ def _owner_of(services: Services, token: str | None) -> str:
     owner = services.keys.owner_for(token)
     if owner is None:
         raise unauthorized()
-    _enforce_rate_limit(services, token)
+    _enforce_rate_limit(services, f"owner:{owner}")
     return owner
 
 
@@ -65,7 +71,7 @@ class Caller:
 
 
 async def require_caller(request: Request, credentials: Credentials) -> Caller:
-    services: Services = request.app.state.services
+    services = running_services(request.app)
     return Caller(
         owner=_owner_of(services, credentials.credentials if credentials else None), services=services
     )
@@ -73,20 +79,23 @@ async def require_caller(request: Request, credentials: Credentials) -> Caller:
 
 @dataclass(frozen=True)
 class LogReader:
-    """Who may read one job's logs: its owner's key, or that job's logs token."""
+    """Who may read one job's logs: its owner's key (`owner`), or that job's logs token
+    (`owner` None; the token was checked against the job id in the path)."""
 
     owner: str | None
-    logs_token: str | None
     services: Services
 
 
 async def require_log_reader(request: Request, credentials: Credentials) -> LogReader:
-    services: Services = request.app.state.services
+    services = running_services(request.app)
     token = credentials.credentials if credentials else None
     if token is not None and is_logs_token(token):
-        _enforce_rate_limit(services, token)
-        return LogReader(owner=None, logs_token=token, services=services)
-    return LogReader(owner=_owner_of(services, token), logs_token=None, services=services)
+        job_id = request.path_params["job_id"]
+        if not services.logs_tokens.is_valid(token, job_id):
+            raise unauthorized("this logs token is not valid for this job")
+        _enforce_rate_limit(services, f"logs:{job_id}")
+        return LogReader(owner=None, services=services)
+    return LogReader(owner=_owner_of(services, token), services=services)
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from starlette.applications import Starlette
+
 from batch_service.admin.services import AdminServices
+from batch_service.api.followers import Followers
 from batch_service.auth import KeyRing, LogsTokenSigner
 from batch_service.clock import ServiceClock
 from batch_service.db import Database
@@ -22,8 +25,27 @@ class Services:
     keys: KeyRing
     logs_tokens: LogsTokenSigner
     limiter: RateLimiter
+    followers: Followers
     scheduler: Scheduler
     metrics: ServiceMetrics
     submissions: JobSubmitter
     clock: ServiceClock
     admin: AdminServices
+
+
+def install_services(app: Starlette, services: Services) -> None:
+    app.state.services = services
+
+
+def started_services(app: Starlette) -> Services | None:
+    """The app's services once its lifespan has built them, else None."""
+    services = getattr(app.state, "services", None)
+    return services if isinstance(services, Services) else None
+
+
+def running_services(app: Starlette) -> Services:
+    """The app's services, for code that only runs while the app serves requests."""
+    services = started_services(app)
+    if services is None:
+        raise RuntimeError("the batch service's lifespan has not started (no services yet)")
+    return services

@@ -17,13 +17,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from batch_service import __version__
+from batch_service.limits import MAX_JOBS_PAGE as MAX_PAGE_SIZE  # the API's own limit
 from batch_service.models import TERMINAL_STATES, JobState
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_PATH = "/ui/static"
 STATIC_NAME = "dashboard-static"
 DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 500  # the API's own limit for GET /v1/jobs
 
 # The key lives in sessionStorage, so script injection is the one way to steal it: allow
 # only our own files (no inline script or style), and send no Referer anywhere.

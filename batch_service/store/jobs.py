@@ -26,6 +26,10 @@ job_labels = JobLabel.__table__
 INSERT_JOBS = insert(jobs).returning(jobs.c.pk, sort_by_parameter_order=True)
 INSERT_LABELS = insert(job_labels)
 SELECT_OWNED_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"), jobs.c.owner == bindparam("owner"))
+SUMMARY_COLUMNS = tuple(
+    jobs.c[name]
+    for name in ("pk", "id", "name", "state", "created_at", "started_at", "finished_at", "log_line_count")
+)
 SELECT_ANY_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))
 SELECT_BY_IDEMPOTENCY_KEY = select(jobs).where(
     jobs.c.owner == bindparam("owner"), jobs.c.idempotency_key == bindparam("key")
@@ -166,8 +170,10 @@ def list_jobs(
     before_pk: int | None,
     limit: int,
 ) -> list[JobRecord]:
-    """Newest first, keyset-paged on `pk`: new submissions never shift a page already handed out."""
-    query = select(jobs).where(jobs.c.owner == owner)
+    """Job summaries (`SUMMARY_COLUMNS` and `labels`), newest first, keyset-paged on `pk`:
+    new submissions never shift a page already handed out. The spec and outputs columns are
+    never read, so a page costs the same whatever the jobs carry."""
+    query = select(*SUMMARY_COLUMNS).where(jobs.c.owner == owner)
     if state is not None:
         query = query.where(jobs.c.state == state)
     for key, value in labels:
@@ -176,7 +182,13 @@ def list_jobs(
         )
     if before_pk is not None:
         query = query.where(jobs.c.pk < before_pk)
-    return list(session.execute(query.order_by(jobs.c.pk.desc()).limit(limit)).mappings())
+    rows = list(session.execute(query.order_by(jobs.c.pk.desc()).limit(limit)).mappings())
+    labels_by_pk: dict[int, dict[str, str]] = {row["pk"]: {} for row in rows}
+    if rows:
+        found = select(job_labels).where(job_labels.c.job_pk.in_(labels_by_pk)).order_by(job_labels.c.key)
+        for label in session.execute(found):
+            labels_by_pk[label.job_pk][label.key] = label.value
+    return [{**row, "labels": labels_by_pk[row["pk"]]} for row in rows]
 
 
 def cancel_job(*, session: Session, owner: str, job_id: str, now: float) -> JobRecord | None:

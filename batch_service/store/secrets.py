@@ -20,5 +20,6 @@ def get_or_create_secret(*, session: Session, name: str, generate: Callable[[], 
     except IntegrityError:  # another replica stored one first: use theirs
         session.rollback()
     stored = session.get(ServiceSecret, name)
-    assert stored is not None
+    if stored is None:
+        raise RuntimeError(f"service secret {name!r} was neither stored nor found; is the database writable?")
     return stored.value

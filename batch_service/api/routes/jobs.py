@@ -6,22 +6,34 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from pydantic import StringConstraints
+from pydantic_core import to_json
 
 from batch_service.api.deps import CallerDep
+from batch_service.api.errors import JOB_ABSENT, bad_request, job_id_or_404, job_not_found
 from batch_service.api.responses import json_response
 from batch_service.feed.reads import read_job
-from batch_service.models import ErrorBody, JobCreated, JobList, JobPublic, JobSpec, JobState, job_document
+from batch_service.limits import MAX_BODY_BYTES, MAX_JOBS_PAGE, MAX_LIST_BYTES
+from batch_service.models import (
+    ErrorBody,
+    JobCreated,
+    JobList,
+    JobPublic,
+    JobRecord,
+    JobSpec,
+    JobState,
+    job_document,
+    job_summary_document,
+)
 from batch_service.scenario_calls import count_and_fault, observe_job, require_test_mode
 from batch_service.store import jobs as job_store
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-NOT_FOUND = "job not found"
-ABSENT = {404: {"model": ErrorBody, "description": "No such job (or another owner's)"}}
 BAD_TOKEN = {400: {"model": ErrorBody, "description": "Bad page_token"}}
 JOBS_TOKEN = "jobs"
-LabelFilter = Annotated[str, StringConstraints(pattern=r"^[^:]{1,63}:.{0,255}$")]
+# key:value, as labels are stored: no NUL (PostgreSQL text cannot hold it), no ':' in the key.
+LabelFilter = Annotated[str, StringConstraints(pattern=r"^[^:\x00]{1,63}:[^\x00]{0,255}$")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -41,7 +53,7 @@ IdempotencyKey = Annotated[
         200: {"model": JobCreated, "description": "Idempotent replay: the job first submitted with this key"},
         409: {"model": ErrorBody, "description": "The Idempotency-Key was used with a different spec"},
         400: {"model": ErrorBody, "description": "The body is not parseable JSON"},
-        413: {"model": ErrorBody, "description": "Body over 1 MiB"},
+        413: {"model": ErrorBody, "description": f"Body over {MAX_BODY_BYTES // 1024} KiB"},
     },
 )
 async def submit_job(
@@ -62,19 +74,26 @@ async def submit_job(
     return json_response(job_document(submission.job, logs_token=token), code)
 
 
-@router.get("", response_model=JobList, responses=BAD_TOKEN)
+@router.get(
+    "",
+    response_model=JobList,
+    responses=BAD_TOKEN,
+    description=f"Job summaries, newest first. A page holds at most `limit` jobs and at most "
+    f"{MAX_LIST_BYTES // 1024} KiB, so it may hold fewer: follow `next_page_token` until it is "
+    "null. Inputs, outputs and the spec are on `GET /v1/jobs/{id}`.",
+)
 async def list_jobs(
     caller: CallerDep,
     state: JobState | None = None,
     label: Annotated[list[LabelFilter], Query(description="key:value; repeat to require several")] = [],  # noqa: B006
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_JOBS_PAGE)] = 50,
     page_token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     owner, services = caller.owner, caller.services
     try:
         before_pk = decode_page_token(JOBS_TOKEN, page_token) if page_token else None
     except InvalidPageToken as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+        raise bad_request(str(error)) from error
     labels = [tuple(item.split(":", 1)) for item in label]
     rows = await services.db.read(
         job_store.list_jobs,
@@ -84,31 +103,45 @@ async def list_jobs(
         before_pk=before_pk,
         limit=limit + 1,
     )
-    page, more = rows[:limit], len(rows) > limit
-    next_token = encode_page_token(JOBS_TOKEN, page[-1]["pk"]) if more else None
-    return json_response({"jobs": [job_document(job) for job in page], "next_page_token": next_token})
+    return Response(content=_job_page(rows, limit), media_type="application/json")
 
 
-@router.get("/{job_id}", response_model=JobPublic, responses=ABSENT)
+def _job_page(rows: list[JobRecord], limit: int) -> bytes:
+    """A `JobList` of up to `limit` of `rows`, stopping before the body passes MAX_LIST_BYTES
+    (one summary is far smaller, so a page always holds at least one)."""
+    summaries: list[bytes] = []
+    size = 0
+    for row in rows[:limit]:
+        summary = to_json(job_summary_document(row))
+        if summaries and size + len(summary) > MAX_LIST_BYTES:
+            break
+        summaries.append(summary)
+        size += len(summary) + 1
+    more = len(rows) > len(summaries)
+    next_token = encode_page_token(JOBS_TOKEN, rows[len(summaries) - 1]["pk"]) if more else None
+    return b'{"jobs":[' + b",".join(summaries) + b'],"next_page_token":' + to_json(next_token) + b"}"
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses=JOB_ABSENT)
 async def get_job(job_id: str, caller: CallerDep) -> Response:
     owner, services = caller.owner, caller.services
-    job = await read_job(services.db, owner=owner, job_id=job_id)
+    job = await read_job(services.db, owner=owner, job_id=job_id_or_404(job_id))
     if job is not None:
         job = await observe_job(services, owner, job)  # a poll, if the job's scenario counts them
     if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+        raise job_not_found()
     return json_response(job_document(job))
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic, responses=ABSENT)
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses=JOB_ABSENT)
 async def cancel_job(job_id: str, caller: CallerDep) -> Response:
     owner, services = caller.owner, caller.services
-    job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id)
+    job = await services.db.read(job_store.get_job, owner=owner, job_id=job_id_or_404(job_id))
     if job is not None:
         await count_and_fault(services, job, "cancel")  # a cancel its scenario fails is not done
         job = await services.db.write(
             job_store.cancel_job, owner=owner, job_id=job_id, now=services.clock.now()
         )
     if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+        raise job_not_found()
     return json_response(job_document(job))
