@@ -1,4 +1,4 @@
-"""`batch-service`: check the settings, then serve the API with uvicorn."""
+"""`batch-service`: check the settings, then serve the API (`batch_service/server.py`)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import logging
 import sys
 from typing import NoReturn
 
-import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import make_url
 
 from batch_service import sqlite_lock
 from batch_service.api import create_app
 from batch_service.db import Database
+from batch_service.server import serve
 from batch_service.settings import Settings, cli_settings_source
 from batch_service.sqlite_file import sqlite_path
 from batch_service.storage_errors import STORAGE_ERRORS, describe_storage_error
@@ -79,11 +79,4 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        proxy_headers=False,
-        timeout_graceful_shutdown=5,
-    )
+    serve(create_app(settings), settings)
