@@ -169,6 +169,10 @@ async def measure_build(service: str, load: FollowerLoad, workdir: Path) -> dict
         "BATCH_API_KEYS": ",".join(f"{o}:{k}" for o, k in owner_keys(load.owners).items()),
         "BATCH_MAX_RUNNING": str(load.jobs),
         "BATCH_LOG_LEVEL": "warning",
+        # admit exactly the followers this run opens (the defaults are 10 a job, 20 an owner)
+        "BATCH_MAX_FOLLOWERS_PER_JOB": str(-(-load.followers // load.jobs)),
+        "BATCH_MAX_FOLLOWERS_PER_OWNER": str(-(-load.followers // load.owners)),
+        "BATCH_MAX_CONNECTIONS": str(load.followers + 100),  # + the getter's and the submits'
     }
     server = ServerProcess(
         name="batch-service",

@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from batch_service.ratelimit import RateLimiter
-from tests.utils.keys import ALICE, ALICE_KEY, BOB_KEY
-from tests.utils.servers import BIN_DIR, BatchService, base_env, run_batch_service
+from batch_testkit.keys import ALICE, ALICE_KEY, BOB_KEY
+from batch_testkit.processes import base_env
+from batch_testkit.servers import BIN_DIR, BatchService, run_batch_service
 
 FORGED_TOKENS = 100_000
 

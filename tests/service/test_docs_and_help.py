@@ -8,7 +8,8 @@ import subprocess
 
 import httpx
 
-from tests.utils.servers import BIN_DIR, BatchService, base_env
+from batch_testkit.processes import base_env
+from batch_testkit.servers import BIN_DIR, BatchService
 
 
 def test_docs_load_every_asset_from_the_service_itself(batch_server: BatchService) -> None:

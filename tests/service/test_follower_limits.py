@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.utils.keys import ALICE, BOB
-from tests.utils.servers import BatchService, run_batch_service
+from batch_testkit.keys import ALICE, BOB
+from batch_testkit.servers import BatchService, run_batch_service
 
 PER_JOB = 3
 PER_OWNER = 5

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.utils.keys import ALICE, ALICE_KEY
+from batch_testkit.keys import ALICE, ALICE_KEY
+from batch_testkit.servers import BatchService, run_batch_service
 from tests.utils.postgres import fresh_postgres_database
-from tests.utils.servers import BatchService, run_batch_service
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -13,8 +13,8 @@ import httpx
 from batch_service.limits import MAX_LIST_BYTES
 from batch_service.models import TERMINAL_STATES
 from batch_service.spec_limits import MAX_JSON_BYTES
-from tests.utils.keys import ALICE
-from tests.utils.servers import BatchService, run_batch_service
+from batch_testkit.keys import ALICE
+from batch_testkit.servers import BatchService, run_batch_service
 
 BIG = MAX_JSON_BYTES - 64  # inputs and outputs as large as a job may carry (256 KiB each)
 SUMMARY_FIELDS = {

@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.utils.keys import ALICE_KEY, DEFAULT_KEYS
-from tests.utils.servers import BIN_DIR, BatchService, ServerProcess, base_env, free_port, run_batch_service
+from batch_testkit.keys import ALICE_KEY, DEFAULT_KEYS
+from batch_testkit.processes import ServerProcess, base_env, free_port
+from batch_testkit.servers import BIN_DIR, BatchService, run_batch_service
 
 READ_TIMEOUT = 2
 HALF_A_HEADER = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
