@@ -84,7 +84,7 @@ async def _running_job(stub: AsyncConnectorServiceStub, connection: Connection) 
     raise RuntimeError("the benchmark's batch job never reached RUNNING")
 
 
-def _get_task_load(
+def get_task_load(
     stub: AsyncConnectorServiceStub, request: GetTaskRequest
 ) -> Callable[[int], Awaitable[LoadResult]]:
     async def one() -> bool:
@@ -121,9 +121,9 @@ async def run(ctx: BenchContext) -> BenchResult:
                 connection=connection,
             )
             rounds = await paired_rounds(
-                Side("batch_job", servers, _get_task_load(stub, batch)),
-                Side("noop_job", servers, _get_task_load(stub, noop)),
-                Side("http_noop_job", servers, _get_task_load(stub, http_noop)),
+                Side("batch_job", servers, get_task_load(stub, batch)),
+                Side("noop_job", servers, get_task_load(stub, noop)),
+                Side("http_noop_job", servers, get_task_load(stub, http_noop)),
                 rounds=ctx.rounds,
                 seconds=ctx.seconds,
             )

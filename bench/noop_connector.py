@@ -7,14 +7,17 @@
 naming the job's state), so the two differ only in what the batch connector does to find
 the job's state: one HTTP call to the service, and the service's work behind it.
 
-`http_noop_job` is the same plus one GET (pooled httpx client, as the batch connector's)
-of a URL from its metadata, whose JSON body it decodes for the job's `state`, as any
-connector must: pointed at the bare baseline app, it is the floor for any connector that
-asks an HTTP API for a job's state.
+`http_noop_job` is the same plus one GET of a URL from its metadata, with the HTTP client
+stack the batch connector uses (`my_connector.client`: httpx over aiohttp's transport,
+the same pool), whose JSON body it decodes for the job's `state`, as any connector must:
+pointed at the bare baseline app, it is the floor for a connector that asks an HTTP API
+for a job's state. `httpx_noop_job` and `httpx_keepalive_noop_job` do the same GET with
+httpx's own transport (its default pool; the connector's pool), for `bench.transports`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +26,12 @@ from flyte.connectors import AsyncConnector, ConnectorRegistry, Resource, Resour
 from flyteidl2.core.execution_pb2 import TaskExecution, TaskLog
 from flyteidl2.core.tasks_pb2 import TaskTemplate
 
+from my_connector.client import POOL_LIMITS, pooled_transport
+
 TASK_TYPE = "noop_job"
-HTTP_TASK_TYPE = "http_noop_job"
+HTTP_TASK_TYPE = "http_noop_job"  # the connector's own HTTP client stack
+HTTPX_TASK_TYPE = "httpx_noop_job"  # httpx's defaults (bench/transports.py)
+HTTPX_KEEPALIVE_TASK_TYPE = "httpx_keepalive_noop_job"  # httpx's transport, the connector's pool
 
 
 @dataclass
@@ -60,11 +67,14 @@ class HttpNoopMetadata(ResourceMeta):
 
 
 class HttpNoopConnector(AsyncConnector[HttpNoopMetadata]):
+    """`noop_job` plus one pooled GET of `url`, with the client `make_client` builds."""
+
     name = "HTTP No-op Connector (benchmark reference)"
-    task_type_name = HTTP_TASK_TYPE
     metadata_type = HttpNoopMetadata
 
-    def __init__(self) -> None:
+    def __init__(self, task_type: str, make_client: Callable[[], httpx.AsyncClient]) -> None:
+        self.task_type_name = task_type
+        self._make_client = make_client
         self._client: httpx.AsyncClient | None = None  # made on first use, on c0's loop
 
     async def create(
@@ -78,7 +88,7 @@ class HttpNoopConnector(AsyncConnector[HttpNoopMetadata]):
 
     async def get(self, resource_meta: HttpNoopMetadata, **kwargs: Any) -> Resource:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=10.0)
+            self._client = self._make_client()
         response = (await self._client.get(resource_meta.url)).raise_for_status()
         return running(resource_meta.job_id, response.json()["state"])
 
@@ -96,5 +106,22 @@ def running(job_id: str, state: str) -> Resource:
     )
 
 
+def connector_stack_client() -> httpx.AsyncClient:
+    """The HTTP client stack `BatchApiClient` uses: its transport and pool limits."""
+    return httpx.AsyncClient(timeout=10.0, transport=pooled_transport(), limits=POOL_LIMITS)
+
+
+def httpx_default_client() -> httpx.AsyncClient:
+    """httpx as it comes: its own transport, 20 kept-alive connections."""
+    return httpx.AsyncClient(timeout=10.0)
+
+
+def httpx_keepalive_client() -> httpx.AsyncClient:
+    """httpx's own transport with the connector's pool limits."""
+    return httpx.AsyncClient(timeout=10.0, limits=POOL_LIMITS)
+
+
 ConnectorRegistry.register(NoopConnector())
-ConnectorRegistry.register(HttpNoopConnector())
+ConnectorRegistry.register(HttpNoopConnector(HTTP_TASK_TYPE, connector_stack_client))
+ConnectorRegistry.register(HttpNoopConnector(HTTPX_TASK_TYPE, httpx_default_client))
+ConnectorRegistry.register(HttpNoopConnector(HTTPX_KEEPALIVE_TASK_TYPE, httpx_keepalive_client))

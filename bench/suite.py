@@ -23,6 +23,7 @@ from bench import (
     memory,
     replica_jobs,
     submit_job,
+    transports,
 )
 from bench.context import BenchContext
 from bench.procs import REPO_ROOT
@@ -42,6 +43,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     get_job,
     submit_job,
     get_task,
+    transports,
     log_page,
     concurrent_jobs,
     many_jobs,
