@@ -73,5 +73,6 @@ def test_a_local_flyte_run_ends_failed_rather_than_waiting_forever(
     assert done.returncode != 0
     assert MESSAGE in done.stdout
     assert "result:" not in done.stdout
-    (job,) = batch.http.get("/v1/jobs", headers=batch.as_owner("alice")).json()["jobs"]
+    (listed,) = batch.http.get("/v1/jobs", headers=batch.as_owner("alice")).json()["jobs"]
+    job = batch.job(listed["id"])
     assert (job["state"], job["retryable"]) == ("FAILED", True)
