@@ -1,6 +1,6 @@
 """The SQLite file vanishes or stops taking writes under a running service: it says so.
 
-The attacks (issue #9.3): after `rm batch.db*` submits kept answering 201 into a deleted
+The attacks (issue #9.3, plus a full disk): after `rm batch.db*` submits kept answering 201 into a deleted
 inode and /readyz stayed 200, so a restart lost every job acknowledged since; with the
 files made immutable (`chattr +i`), submits answered plain-text 500 while /readyz said 200
 and running jobs froze. Now nothing is acknowledged that is not in the file the service
@@ -11,6 +11,7 @@ started on, /readyz proves that file is in place and writable, storage errors ar
 from __future__ import annotations
 
 import asyncio
+import resource
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,16 @@ def immutable(*paths: Path) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
+
+
+@contextmanager
+def disk_full(pid: int) -> Iterator[None]:
+    """Every file write of process `pid` fails (RLIMIT_FSIZE 0: EFBIG), as on a full disk."""
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
+    try:
+        yield
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
 def remove_database_files(directory: Path) -> set[str]:
@@ -96,3 +107,26 @@ async def test_immutable_files_give_json_503_then_the_service_recovers_by_itself
         log = service.server.log()
         assert "running jobs are paused until it works again" in log
         assert "scheduler recovered after" in log
+
+
+async def test_a_full_disk_gives_json_503_then_the_service_recovers_by_itself(tmp_path: Path) -> None:
+    with run_batch_service(tmp_path) as service:
+        assert service.server.process is not None
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+            spec = {"name": "survivor", "duration_seconds": 3, "log_lines": 30}
+            survivor = (await client.post("/v1/jobs", json=spec, headers=ALICE)).json()
+            await wait_for_state(client, survivor["id"], {"RUNNING"})
+
+            with disk_full(service.server.process.pid):
+                big = {"name": "big", "inputs": {"blob": "x" * 100_000}}
+                for response in await asyncio.gather(
+                    *(client.post("/v1/jobs", json=big, headers=ALICE) for _ in range(SUBMITS))
+                ):
+                    assert_unavailable(response)
+                await wait_for_readiness(client, 503, "running jobs are paused")
+
+            await wait_for_readiness(client, 200)
+            assert (await client.post("/v1/jobs", json=big, headers=ALICE)).status_code == 201
+            done = await wait_for_state(client, survivor["id"])
+            assert (done["state"], done["log_line_count"]) == ("SUCCEEDED", 30)
+            assert [line["seq"] for line in await read_all_logs(client, survivor["id"])] == list(range(30))
