@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from batch_service.feed import ChangeFeed
@@ -24,12 +25,14 @@ from batch_service.feed.cache import CACHED_JOBS, JobCache
 from batch_service.feed.hub import settle
 from batch_service.pg_watchdog import StatementWatchdog
 from batch_service.sqlite_file import SqliteFile, sqlite_path
+from batch_service.storage_errors import StoreUnavailable
 
 T = TypeVar("T")
 
 MIGRATION_LOCK_ID = 72_541_903  # any constant: serialises replicas migrating one PostgreSQL database
 READER_THREADS = 4  # enough to overlap waits; more only adds GIL contention on small queries
 WATCHDOG_GRACE_SECONDS = 1.0
+UNDEFINED_TABLE = "42P01"  # PostgreSQL: the database was dropped and recreated under us (SQLite: 503 already)
 
 
 def make_engine(url: str, *, connect_timeout: int = 5, statement_timeout: float | None = 10) -> Engine:
@@ -142,6 +145,12 @@ class Database:
         with Session(self.engine, expire_on_commit=False, info=self.feed.session_info()) as session:
             try:
                 return work(session=session, **kwargs)
+            except ProgrammingError as error:
+                if getattr(error.orig, "sqlstate", None) == UNDEFINED_TABLE:
+                    raise StoreUnavailable(
+                        "the database has lost its tables (dropped or replaced)"
+                    ) from error
+                raise
             finally:
                 settle(session)
 

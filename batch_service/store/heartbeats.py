@@ -1,4 +1,9 @@
-"""Each process's heartbeat row: its mark in the database it started on."""
+"""Each process's heartbeat row: its mark in the database it started on.
+
+The row is written at start, updated by every /readyz, and deleted on a clean shutdown; a
+process killed outright leaves its (tiny) row behind. Nothing deletes rows by age: a live
+process nobody probed for a week must still find its own row.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,10 @@ from sqlalchemy.orm import Session
 
 from batch_service.models import ReplicaHeartbeat
 
-STALE_AFTER_SECONDS = 7 * 24 * 3600  # rows left by processes that died without saying goodbye
-
 heartbeats = ReplicaHeartbeat.__table__
 
 
 def register(*, session: Session, replica: str, now: float) -> None:
-    session.execute(delete(heartbeats).where(heartbeats.c.beat_at < now - STALE_AFTER_SECONDS))
     session.execute(insert(heartbeats).values(replica=replica, started_at=now, beat_at=now))
     session.commit()
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import make_url
 
@@ -22,6 +23,7 @@ from batch_testkit.jobs import read_all_logs, wait_for_state
 from batch_testkit.keys import ALICE, DEFAULT_KEYS
 from batch_testkit.servers import BIN_DIR, base_env, free_port, run_batch_service
 from tests.utils.availability import assert_unavailable, wait_for_readiness
+from tests.utils.postgres import ADMIN_URL
 from tests.utils.tcp_proxy import TcpProxy, tcp_proxy
 
 TIMEOUTS = {"BATCH_DATABASE_CONNECT_TIMEOUT": "2", "BATCH_DATABASE_STATEMENT_TIMEOUT": "1"}
@@ -101,3 +103,27 @@ async def test_while_postgres_is_away_calls_are_json_503_and_it_comes_back_witho
             assert [line["seq"] for line in await read_all_logs(client, job["id"])] == list(range(20))
         assert service.server.process is not None and service.server.process.pid == pid
         assert "scheduler recovered after" in service.server.log()
+
+
+def drop_and_recreate(postgres_url: str) -> None:
+    """An operator's mistake: the service's database dropped (its sessions ended) and made anew."""
+    name = make_url(postgres_url).database
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+async def test_a_database_dropped_and_recreated_empty_is_503_and_readiness_says_why(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with run_batch_service(tmp_path, database_url=postgres_url, env=TIMEOUTS) as service:
+        async with httpx.AsyncClient(base_url=service.url, timeout=ANSWER_WITHIN_SECONDS) as client:
+            assert (await client.post("/v1/jobs", json={"name": "before"}, headers=ALICE)).status_code == 201
+            drop_and_recreate(postgres_url)
+            for attempt in range(2):  # the first call may meet a connection the drop ended
+                for call in (
+                    client.get("/v1/jobs", headers=ALICE),
+                    client.post("/v1/jobs", json={"name": f"after-{attempt}"}, headers=ALICE),
+                ):
+                    assert_unavailable(await call)
+            await wait_for_readiness(client, 503, "the database has lost its tables")
