@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from batch_testkit.servers import BIN_DIR
 from bench import (
     concurrent_jobs,
     followers,
@@ -88,7 +89,31 @@ def code_version() -> dict[str, object]:
         return done.stdout.strip()
 
     changed = git("status", "--porcelain", "--", "batch_service", "my_connector")
-    return {"git_commit": git("rev-parse", "--short", "HEAD") or None, "uncommitted_changes": bool(changed)}
+    return {
+        "git_commit": git("rev-parse", "--short", "HEAD") or None,
+        "uncommitted_changes": bool(changed),
+        **service_build(),
+    }
+
+
+def service_build() -> dict[str, str | None]:
+    """Which source the servers run: the `batch-service` beside this Python imports its own
+    install, which may be another checkout (`/tmp/old/.venv/bin/python -m bench` measures an
+    older build with this bench code)."""
+    where = subprocess.run(
+        [str(BIN_DIR / "python"), "-c", "import batch_service; print(batch_service.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if not where:
+        return {"service_source": None, "service_commit": None}
+    source = Path(where).parent.parent
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {"service_source": str(source), "service_commit": commit or None}
 
 
 def keep_logs(workdir: Path, name: str, destination: Path) -> None:
