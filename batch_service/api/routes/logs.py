@@ -16,10 +16,11 @@ from batch_service.api.responses import json_response
 from batch_service.feed.follow import follow_lines
 from batch_service.feed.reads import read_job
 from batch_service.limits import MAX_LOG_PAGE, MAX_SEQ
-from batch_service.models import ErrorBody, JobRecord, JobState, LogLine, LogPage, rfc3339
+from batch_service.models import ErrorBody, JobRecord, JobState, LogPage, rfc3339
 from batch_service.scenario_calls import count_and_fault
 from batch_service.store import jobs as job_store
 from batch_service.store import logs as log_store
+from batch_service.store.logs import StoredLine
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
 
 router = APIRouter(prefix="/v1/jobs", tags=["logs"])
@@ -43,7 +44,7 @@ async def readable_job(reader: LogReader, job_id: str) -> JobRecord:
     return job
 
 
-def _public(line: LogLine) -> dict[str, object]:
+def _public(line: StoredLine) -> dict[str, object]:
     """A line as `LogLinePublic` documents it."""
     return {
         "seq": line.seq,
