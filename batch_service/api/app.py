@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from batch_service import __version__, admin, dashboard
 from batch_service.api.body_limit import BodyLimitMiddleware
 from batch_service.api.docs import install_docs
-from batch_service.api.errors import validation_error_handler
+from batch_service.api.errors import internal_error_handler, validation_error_handler
 from batch_service.api.followers import Followers
 from batch_service.api.request_metrics import RequestMetricsMiddleware
 from batch_service.api.routes import health, jobs, logs, usage
@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name=dashboard.STATIC_NAME)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(Exception, internal_error_handler)
     for storage_error in STORAGE_ERRORS:
         app.add_exception_handler(storage_error, storage_error_handler)
     admin.install(app)  # before the metrics middleware, which then counts faulted calls too

@@ -36,6 +36,15 @@ async def validation_error_handler(_request: Request, error: Exception) -> JSONR
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+async def internal_error_handler(_request: Request, _error: Exception) -> JSONResponse:
+    """A bug is still an answer a client can parse; the traceback goes to the service's log
+    (Starlette re-raises after this handler), never into the body."""
+    return JSONResponse(
+        {"detail": "internal error: the service logged it; retrying will not help"},
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
 def job_id_or_404(job_id: str) -> str:
     """A job id that could be stored. Ids are ours (`job-<hex>`); one holding NUL, which no
     text column of PostgreSQL can hold, names no job and must not reach the database."""
