@@ -32,7 +32,8 @@ def say(text: str) -> None:
 
 def print_job_logs(url: str, key: str) -> None:
     headers = {"Authorization": f"Bearer {key}"}
-    job = httpx.get(f"{url}/v1/jobs", params={"limit": 1}, headers=headers).json()["jobs"][0]
+    newest = httpx.get(f"{url}/v1/jobs", params={"limit": 1}, headers=headers).json()["jobs"][0]
+    job = httpx.get(f"{url}/v1/jobs/{newest['id']}", headers=headers).json()  # lists carry summaries
     print(f"job {job['id']}: {job['state']}, outputs {job['outputs']}")
     token = None
     while True:

@@ -44,7 +44,13 @@ def unique_name() -> str:
 
 
 def jobs_named(service: BatchService, key: str, name: str) -> list[dict[str, object]]:
-    return [job for job in jobs_of(service, key) if job["inputs"] == {"name": name}]
+    """The owner's jobs whose `name` input is `name`, in full (a list carries summaries only)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    full = [
+        httpx.get(f"{service.url}/v1/jobs/{job['id']}", headers=headers).json()
+        for job in jobs_of(service, key)
+    ]
+    return [job for job in full if job["inputs"] == {"name": name}]
 
 
 def test_main_py_runs_locally_and_prints_the_result(live_service: BatchService, tmp_path: Path) -> None:

@@ -137,7 +137,8 @@ async def running_job(url: str, name: str) -> dict[str, object]:
     """The job the local run submitted, once it is RUNNING."""
     async with httpx.AsyncClient(base_url=url) as client:
         for _ in range(600):
-            jobs = (await client.get("/v1/jobs", headers=ALICE)).json()["jobs"]
+            listed = (await client.get("/v1/jobs", headers=ALICE)).json()["jobs"]
+            jobs = [(await client.get(f"/v1/jobs/{job['id']}", headers=ALICE)).json() for job in listed]
             mine = [job for job in jobs if job["inputs"] == {"name": name}]
             if mine:
                 return await wait_for_state(client, mine[0]["id"], {"RUNNING"})
