@@ -105,7 +105,7 @@ async def test_two_replicas_agree_through_a_jobs_life_and_an_outage(
     phases = [r.phase for r in outage]
     assert set(phases) == {TaskExecution.RUNNING, TaskExecution.FAILED}  # never QUEUED, as `first` last saw
     assert [RANK[p] for p in phases] == sorted(RANK[p] for p in phases)  # never back from FAILED
-    assert len({json_format.MessageToJson(r.custom_info) for r in outage}) == 1
+    assert len({json_format.MessageToJson(r.custom_info, sort_keys=True) for r in outage}) == 1
     assert len({tuple(link.uri for link in r.log_links) for r in outage}) == 1
     given_up = [
         (i % 2, GIVE_UP.search(r.message)) for i, r in enumerate(outage) if r.phase == TaskExecution.FAILED
