@@ -12,9 +12,11 @@ import pytest
 from fastapi import FastAPI
 
 from batch_service.api import create_app
+from batch_service.db import Database
 from batch_service.settings import Settings
 from batch_testkit.keys import DEFAULT_KEYS
 from batch_testkit.servers import BatchService, run_batch_service
+from tests.utils.databases import migrated
 from tests.utils.postgres import fresh_postgres_database
 
 
@@ -82,3 +84,10 @@ def batch_server(tmp_path: Path) -> Iterator[BatchService]:
     """A real `batch-service` process on a free port with its own SQLite file."""
     with run_batch_service(tmp_path) as service:
         yield service
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated service database (SQLite and PostgreSQL), for tests of the store and scheduler."""
+    with migrated(Database(database_url)) as database:
+        yield database

@@ -10,12 +10,10 @@ tests attack a real process.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from batch_service.db import Database
 from batch_service.models import JobSpec
@@ -24,25 +22,10 @@ from batch_service.store import jobs as job_store
 from batch_testkit.jobs import wait_for_state
 from batch_testkit.keys import ALICE, BOB
 from batch_testkit.servers import run_batch_service
+from tests.utils.clock import HandClock
 
 STARTED = 1_000_000.0
 MILLION = 1_000_000
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = STARTED
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.close()
 
 
 async def add_jobs(db: Database, owner: str, count: int = 1, **spec: Any) -> list[str]:
@@ -62,7 +45,7 @@ async def state(db: Database, owner: str, job_id: str) -> tuple[str, int]:
 
 
 async def test_a_small_job_finishes_in_its_first_tick_beside_another_owners_huge_logs(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     scheduler = Scheduler(db, max_running=8, lease_seconds=30, tick_seconds=0.1, clock=clock)
     huge = await add_jobs(db, "alice", 2, duration_seconds=0, log_lines=MILLION)
     (small,) = await add_jobs(db, "bob", duration_seconds=1, log_lines=10)
@@ -81,7 +64,7 @@ async def test_a_small_job_finishes_in_its_first_tick_beside_another_owners_huge
 
 
 async def test_one_owners_two_thousand_queued_jobs_do_not_keep_anothers_queued(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     scheduler = Scheduler(db, max_running=8, lease_seconds=30, tick_seconds=0.1, clock=clock)
     flood = await add_jobs(db, "alice", 2000, duration_seconds=10, log_lines=0)
     await scheduler.tick()  # alice fills every slot
@@ -97,7 +80,7 @@ async def test_one_owners_two_thousand_queued_jobs_do_not_keep_anothers_queued(d
 
 
 async def test_a_per_owner_limit_keeps_slots_for_other_owners(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     scheduler = Scheduler(
         db, max_running=8, max_running_per_owner=4, lease_seconds=30, tick_seconds=0.1, clock=clock
     )
@@ -110,7 +93,7 @@ async def test_a_per_owner_limit_keeps_slots_for_other_owners(db: Database) -> N
 
 
 async def test_free_slots_go_round_robin_between_waiting_owners(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     scheduler = Scheduler(db, max_running=6, lease_seconds=30, tick_seconds=0.1, clock=clock)
     ids = {owner: await add_jobs(db, owner, 10, duration_seconds=60) for owner in ("carol", "alice", "bob")}
     await scheduler.tick()

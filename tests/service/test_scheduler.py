@@ -14,15 +14,8 @@ from batch_service.db import Database
 from batch_service.models import Job, JobRecord, JobSpec, JobState, LogLine
 from batch_service.scheduler import MAX_LINES_PER_TICK, Scheduler
 from batch_service.store import jobs as job_store
+from tests.utils.clock import HandClock
 from tests.utils.databases import migrated
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -31,11 +24,11 @@ def db(tmp_path: Path) -> Iterator[Database]:
         yield database
 
 
-def make_scheduler(db: Database, clock: Clock, max_running: int = 8) -> Scheduler:
+def make_scheduler(db: Database, clock: HandClock, max_running: int = 8) -> Scheduler:
     return Scheduler(db, max_running=max_running, lease_seconds=30, tick_seconds=0.1, clock=clock)
 
 
-async def add_job(db: Database, clock: Clock, **spec: Any) -> str:
+async def add_job(db: Database, clock: HandClock, **spec: Any) -> str:
     submission = await db.write(
         job_store.submit_job,
         owner="alice",
@@ -60,7 +53,7 @@ def _seqs(*, session: Session, job_id: str) -> list[int]:
 
 
 async def test_queued_jobs_start_in_submit_order_up_to_capacity(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     ids = [await add_job(db, clock, duration_seconds=10) for _ in range(5)]
     scheduler = make_scheduler(db, clock, max_running=2)
     await scheduler.tick()
@@ -77,7 +70,7 @@ async def test_queued_jobs_start_in_submit_order_up_to_capacity(db: Database) ->
 
 
 async def test_log_lines_are_written_evenly_over_the_run(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     job_id = await add_job(db, clock, duration_seconds=10, log_lines=100)
     scheduler = make_scheduler(db, clock)
     await scheduler.tick()
@@ -89,7 +82,7 @@ async def test_log_lines_are_written_evenly_over_the_run(db: Database) -> None:
 
 
 async def test_the_final_state_and_the_last_lines_commit_together(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     job_id = await add_job(db, clock, duration_seconds=10, log_lines=10)
     scheduler = make_scheduler(db, clock)
     await scheduler.tick()
@@ -105,7 +98,7 @@ async def test_the_final_state_and_the_last_lines_commit_together(db: Database) 
 
 
 async def test_outcomes_succeeded_failed_and_timed_out(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     ok = await add_job(db, clock, duration_seconds=1, outputs={"result": "r"})
     failing = await add_job(db, clock, duration_seconds=1, fail_message="boom", log_lines=2)
     slow = await add_job(db, clock, duration_seconds=100, timeout_seconds=2, log_lines=100)
@@ -124,7 +117,7 @@ async def test_outcomes_succeeded_failed_and_timed_out(db: Database) -> None:
 
 
 async def test_a_new_scheduler_resumes_running_jobs_without_duplicate_lines(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     job_id = await add_job(db, clock, duration_seconds=10, log_lines=10)
     first = make_scheduler(db, clock)
     await first.tick()
@@ -142,7 +135,7 @@ async def test_a_new_scheduler_resumes_running_jobs_without_duplicate_lines(db: 
 
 
 async def test_a_cancelled_job_gets_no_more_lines(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     job_id = await add_job(db, clock, duration_seconds=10, log_lines=10)
     scheduler = make_scheduler(db, clock)
     await scheduler.tick()
@@ -157,7 +150,7 @@ async def test_a_cancelled_job_gets_no_more_lines(db: Database) -> None:
 
 
 async def test_a_huge_log_is_written_in_bounded_transactions(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     job_id = await add_job(db, clock, duration_seconds=0, log_lines=MAX_LINES_PER_TICK + 10)
     scheduler = make_scheduler(db, clock)
     await scheduler.tick()  # starts it

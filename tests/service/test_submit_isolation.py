@@ -102,14 +102,6 @@ async def test_a_document_over_the_size_limit_is_422(client: httpx.AsyncClient, 
     assert f"the limit is {MAX_JSON_BYTES} bytes" in problem["msg"]
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.close()
-
-
 async def test_a_batch_that_fails_is_retried_job_by_job_so_only_the_culprit_fails(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,7 @@ would) after the tick has read its jobs and before it writes.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,24 +20,9 @@ from batch_service.models import JobRecord, JobSpec, JobState, LogLine
 from batch_service.scheduler import Scheduler
 from batch_service.store import claims
 from batch_service.store import jobs as job_store
+from tests.utils.clock import HandClock
 
 STARTED = 1_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = STARTED
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.close()
 
 
 async def running_job(db: Database, scheduler: Scheduler) -> str:
@@ -119,7 +104,7 @@ def cancel_after_the_tick_reads(monkeypatch: pytest.MonkeyPatch, cancel: CancelF
 async def test_what_a_cancel_acknowledges_is_the_final_state(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = Clock()
+    clock = HandClock()
     scheduler = Scheduler(db, max_running=8, lease_seconds=30, tick_seconds=0.1, clock=clock)
     job_id = await running_job(db, scheduler)
     clock.now = STARTED + 10  # the job's run is over: this tick would finish it SUCCEEDED
@@ -144,7 +129,7 @@ async def test_what_a_cancel_acknowledges_is_the_final_state(
 
 
 async def test_stale_scheduler_writes_never_leave_a_terminal_state(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     scheduler = Scheduler(db, max_running=8, lease_seconds=30, tick_seconds=0.1, clock=clock)
     job_id = await running_job(db, scheduler)
     pk = read_job(db, job_id)["pk"]
@@ -168,7 +153,7 @@ async def test_stale_scheduler_writes_never_leave_a_terminal_state(db: Database)
 
 
 async def test_another_replicas_running_job_is_not_written_by_this_one(db: Database) -> None:
-    clock = Clock()
+    clock = HandClock()
     owner = Scheduler(db, max_running=8, lease_seconds=30, tick_seconds=0.1, clock=clock)
     job_id = await running_job(db, owner)
     pk = read_job(db, job_id)["pk"]
