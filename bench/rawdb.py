@@ -1,7 +1,7 @@
 """Jobs stored with nothing but the stdlib `sqlite3`: the database's own cost, without the service.
 
 The schema is the service's own (its Alembic migrations), the durability its own (WAL,
-synchronous=NORMAL), and a submit is what the service's is: one job row and its labels in
+synchronous=FULL), and a submit is what the service's is: one job row and its labels in
 one transaction. `submit_job` times these inserts alone; the baseline app serves them
 behind bare endpoints ("bare + SQLite"), the floor for any endpoint that touches the
 database from a worker thread.
@@ -49,7 +49,7 @@ def copy_database(source: Path, destination: Path) -> None:
 def connect(path: Path | str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA busy_timeout=30000")
     return connection
 

@@ -3,7 +3,7 @@
 Targets: at least a quarter of the bare endpoint's rate, and at least 500 submits/s. Two
 figures are measured alongside for reference: "bare + SQLite" (the bare endpoint storing
 the job with the stdlib in one writer thread) and the raw insert rate (`bench.rawdb`: the
-service's schema and durability, WAL + synchronous=NORMAL, one commit per job, no HTTP):
+service's schema and durability, WAL + synchronous=FULL, one commit per job, no HTTP):
 together they show how much of the gap is the database and how much the Python around it.
 """
 
@@ -70,7 +70,7 @@ async def run(ctx: BenchContext) -> BenchResult:
         },
         notes=[
             "Service at its default settings (BATCH_MAX_RUNNING=8): submitted jobs mostly wait QUEUED.",
-            "sqlite_raw: stdlib sqlite3 on the service's migrated schema, WAL + synchronous=NORMAL, "
+            "sqlite_raw: stdlib sqlite3 on the service's migrated schema, WAL + synchronous=FULL, "
             "one BEGIN / INSERT job / INSERT label / COMMIT per job, one thread, no HTTP.",
         ],
         smoke=ctx.smoke,
