@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import psycopg
 from sqlalchemy import make_url
 
 from batch_service.feed.hub import CHANNEL, ChangeFeed, parse_payload
@@ -25,12 +24,13 @@ def libpq_url(database_url: str) -> str:
 async def listen_forever(feed: ChangeFeed, database_url: str) -> None:
     """Deliver other replicas' changes; on a lost connection reconnect, and since changes
     may have been missed meanwhile, have every follower and the cache re-read."""
+    import psycopg  # the `postgres` extra: a SQLite-only install never gets here
+
     conninfo = libpq_url(database_url)
     while True:
         try:
-            async with await psycopg.AsyncConnection.connect(
-                conninfo, autocommit=True, connect_timeout=5
-            ) as conn:
+            connection = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, **CONNECT_OPTIONS)
+            async with connection as conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
                 feed.lost_contact()  # anything before LISTEN took effect was not heard
                 async for notice in conn.notifies():
