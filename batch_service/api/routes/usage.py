@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
 from batch_service.api.deps import LogReaderDep
+from batch_service.api.errors import JOB_ABSENT
 from batch_service.api.responses import json_response
 from batch_service.api.routes.logs import readable_job
 from batch_service.models import ErrorBody, JobState, rfc3339, stored_spec
@@ -51,7 +52,7 @@ class UsagePage(BaseModel):
     response_model=UsagePage,
     responses={
         400: {"model": ErrorBody, "description": "Bad page_token"},
-        404: {"model": ErrorBody, "description": "job not found"},
+        **JOB_ABSENT,
     },
 )
 async def read_usage(
