@@ -136,11 +136,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from the package by install_docs, not from a CDN
         redoc_url=None,
+        # Metrics are Prometheus (/metrics). FastAPI's OpenTelemetry hooks, left on, look for
+        # a tracer and a meter provider in every request (about 5% of a submit's CPU).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    install_docs(app)
+    # Routes are tried in order: the API's first, as nearly every call is one of them.
     # Each router carries its whole /v1/... prefix, for metrics.
     for v1_router in (jobs.router, logs.router, usage.router):
         app.include_router(v1_router, responses=V1_ERRORS)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name=dashboard.STATIC_NAME)
