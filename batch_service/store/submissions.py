@@ -1,17 +1,22 @@
 """Submitting jobs: with an Idempotency-Key one at a time, without one by group commit.
 
-Under load most of a submit's database cost is its own commit and its own hop to the
-writer thread; submits that arrive while a transaction is in flight share the next one,
-which pays both once per batch. A batch holds other people's jobs, so nothing one caller
-sends may fail it: each job is serialized before it joins (`prepare_job`), and if a batch
-fails anyway for a reason other than the database itself, its jobs are retried one by one
-so that only the culprit fails. Keyed submits take the single-job path, which settles a
-key's races one job at a time.
+Under load most of a submit's database cost is its own commit (an fsync) and its own hop
+to the writer thread; submits that arrive while a transaction is in flight share the next
+one, which pays both once per batch. The batch is taken when the writer thread starts on
+it, not when it is queued, so submits that wait behind a scheduler tick all join the same
+commit. A batch holds other people's jobs, so nothing one caller sends may fail it: each
+job is serialized before it joins (`prepare_job`), and if a batch fails anyway for a
+reason other than the database itself, its jobs are retried one by one so that only the
+culprit fails. Keyed submits take the single-job path, which settles a key's races one job
+at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+
+from sqlalchemy.orm import Session
 
 from batch_service.db import Database
 from batch_service.models import JobRecord, JobSpec
@@ -26,7 +31,8 @@ Waiting = tuple[job_store.NewJob, "asyncio.Future[JobRecord]"]
 class JobSubmitter:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._waiting: list[Waiting] = []
+        # Appended on the event loop, taken in the writer thread (deque's ends are thread-safe).
+        self._waiting: deque[Waiting] = deque()
         self._flusher: asyncio.Task[None] | None = None
 
     async def submit(
@@ -49,17 +55,31 @@ class JobSubmitter:
 
     async def _flush(self) -> None:
         while self._waiting:
-            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            batch: list[Waiting] = []  # filled in the writer thread, settled here
             try:
-                rows = await self._db.write(job_store.submit_jobs, jobs=[job for job, _ in batch])
-            except STORAGE_ERRORS as error:  # the database failed, not a job: all fail alike
-                for _, done in batch:
-                    _settle(done, error)
-            except Exception:
-                await self._commit_one_by_one(batch)
+                rows = await self._db.write(self._submit_waiting, batch=batch)
+            except Exception as error:
+                if not batch:  # the writer never started on it (it is shut down): fail those waiting
+                    self._take(batch)
+                    for _, done in batch:
+                        _settle(done, error)
+                elif isinstance(error, STORAGE_ERRORS):  # the database failed, not a job: all fail alike
+                    for _, done in batch:
+                        _settle(done, error)
+                else:
+                    await self._commit_one_by_one(batch)
             else:
                 for (_, done), row in zip(batch, rows, strict=True):
                     _settle(done, row)
+
+    def _submit_waiting(self, *, session: Session, batch: list[Waiting]) -> list[JobRecord]:
+        """In the writer thread: commit the submits waiting now, up to MAX_BATCH of them."""
+        self._take(batch)
+        return job_store.submit_jobs(session=session, jobs=[job for job, _ in batch])
+
+    def _take(self, batch: list[Waiting]) -> None:
+        while self._waiting and len(batch) < MAX_BATCH:
+            batch.append(self._waiting.popleft())
 
     async def _commit_one_by_one(self, batch: list[Waiting]) -> None:
         for job, done in batch:
