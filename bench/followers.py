@@ -35,6 +35,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -145,9 +146,19 @@ async def follow_all(port: int, followers: list[tuple[str, str]]) -> tuple[list[
     return list(results), time.process_time() - cpu, time.monotonic() - wall
 
 
+_all_started: threading.Barrier | None = None  # in a client process: every client process is up
+
+
+def client_process_start(all_started: threading.Barrier) -> None:
+    global _all_started
+    _all_started = all_started
+
+
 def client_ready() -> int:
-    """Run in each client process before the clock starts, so none is spawned meanwhile."""
-    time.sleep(0.2)
+    """Run once in each client process before any job starts, so none is spawned meanwhile
+    (the barrier holds each one until all are up: no process takes two of these)."""
+    assert _all_started is not None
+    _all_started.wait(timeout=60)
     return os.getpid()
 
 
@@ -255,7 +266,11 @@ async def submit_jobs(load: FollowerLoad, port: int) -> list[tuple[str, str]]:
 
 async def measure(load: FollowerLoad, port: int, server: ServerProcess, database: Path) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(load.client_processes, mp_context=get_context("spawn")) as clients:
+    spawn = get_context("spawn")
+    all_started = spawn.Barrier(load.client_processes)
+    with ProcessPoolExecutor(
+        load.client_processes, spawn, initializer=client_process_start, initargs=(all_started,)
+    ) as clients:
         # the client processes start (and import) before any job does
         pids = await asyncio.gather(
             *(loop.run_in_executor(clients, client_ready) for _ in range(load.client_processes))
