@@ -1,8 +1,9 @@
 """Live log followers (`follow=true`) counted per job and per owner, within set limits.
 
-Each follower polls the database a few times a second for as long as it stays connected, so
-an unbounded number of them starves everyone else (200 followers of one job took a replica
-to 98% CPU). The counts are per process, like the rate limit.
+Each follower costs the process a write per change of its job and a share of the catch-up
+reads, for as long as it stays connected, so an unbounded number of them starves everyone
+else (in the polling design, 200 followers of one job took a replica to 98% CPU). The counts
+are per process, like the rate limit.
 """
 
 from __future__ import annotations

@@ -33,10 +33,11 @@ class JobChange:
         return self.state is not None and JobState(self.state).is_terminal
 
     @cached_property
-    def sse_lines(self) -> list[tuple[int, str]]:
-        """Each appended line as its SSE event, formatted once however many follow the job."""
+    def sse_lines(self) -> list[tuple[int, bytes]]:
+        """Each appended line as its SSE event, formatted and encoded once however many
+        follow the job."""
         return [
-            (line["seq"], sse_line(line["seq"], line["timestamp"], line["level"], line["message"]))
+            (line["seq"], sse_line(line["seq"], line["timestamp"], line["level"], line["message"]).encode())
             for line in self.lines or ()
         ]
 

@@ -1,6 +1,12 @@
 """A live log follow woken by the change feed: the lines a change carries go straight to
 the stream; the database is read only to catch up (from `Last-Event-ID`, after a gap, for
-another replica's lines, and for the final `end` event)."""
+another replica's lines, and for the final `end` event), and that read is shared with the
+job's other followers (`catch_up.py`).
+
+Whatever is ready for a follower at once (a catch-up page, or every change queued since it
+last woke) goes out as one chunk: each line is still its own SSE event with its own `id`,
+but a follower that fell behind costs one write, not one per line.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,9 @@ from collections.abc import AsyncIterator
 from batch_service.db import Database
 from batch_service.feed.changes import sse_line
 from batch_service.models import JobRecord, JobState
-from batch_service.store import logs as log_store
-
-READ_BATCH = 1000
-KEEPALIVE_SECONDS = 15.0
 
 
-async def follow_lines(db: Database, job_pk: int, from_seq: int) -> AsyncIterator[str]:
+async def follow_lines(db: Database, job_pk: int, from_seq: int) -> AsyncIterator[bytes]:
     """Each line from `from_seq` on as an SSE `line` event, exactly once and in order, then
     `end` once the job is finished and drained."""
     subscription = db.feed.subscribe(job_pk)  # before the first read: no change falls between
@@ -26,29 +28,24 @@ async def follow_lines(db: Database, job_pk: int, from_seq: int) -> AsyncIterato
         while True:
             if catch_up:
                 subscription.gap = False
-                job, lines = await db.read(
-                    log_store.read_job_with_lines, job_pk=job_pk, from_seq=next_seq, limit=READ_BATCH
-                )
-                if job is None:
+                read = await db.feed.catch_up.read(db, job_pk, next_seq)
+                if read.job is None:
                     return
-                for line in lines:
-                    yield sse_line(line.seq, line.timestamp, line.level, line.message)
-                next_seq += len(lines)
-                if len(lines) == READ_BATCH:
+                if read.lines:
+                    page = (sse_line(ln.seq, ln.timestamp, ln.level, ln.message) for ln in read.lines)
+                    yield "".join(page).encode()
+                    next_seq = read.lines[-1].seq + 1
+                if read.more:
                     continue
-                if JobState(job["state"]).is_terminal and next_seq >= job["log_line_count"]:
-                    end = {
-                        "state": job["state"],
-                        "log_line_count": job["log_line_count"],
-                        "error": job["error"],
-                    }
-                    yield f"event: end\ndata: {json.dumps(end)}\n\n"
+                if JobState(read.job["state"]).is_terminal and next_seq >= read.job["log_line_count"]:
+                    yield end_event(read.job).encode()
                     return
                 catch_up = False
-            if not await subscription.wait(idle_seconds=KEEPALIVE_SECONDS):
-                yield ": keep-alive\n\n"
+            if not await subscription.wait():  # quiet for KEEPALIVE_SECONDS
+                yield b": keep-alive\n\n"
                 continue
             catch_up = subscription.gap
+            events: list[bytes] = []
             for change in subscription.drain():
                 if catch_up:
                     break
@@ -56,11 +53,13 @@ async def follow_lines(db: Database, job_pk: int, from_seq: int) -> AsyncIterato
                 if carried and carried[0][0] <= next_seq:
                     for seq, event in carried:
                         if seq >= next_seq:
-                            yield event
+                            events.append(event)
                             next_seq = seq + 1
                 # Lines it did not carry, or the end (whose error only the row holds): read.
                 missing = change.log_line_count is not None and change.log_line_count > next_seq
                 catch_up = missing or change.is_terminal or (change.state is None and not carried)
+            if events:
+                yield b"".join(events)
     finally:
         subscription.close()
 

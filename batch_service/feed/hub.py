@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from batch_service.feed.cache import JobCache
+from batch_service.feed.catch_up import CatchUpReads
 from batch_service.feed.changes import JobChange, pending, take_pending
 
 logger = logging.getLogger("batch_service.feed")
@@ -20,6 +21,8 @@ logger = logging.getLogger("batch_service.feed")
 CHANNEL = "batch_job_changes"
 NOTIFY_BYTES = 7000  # PostgreSQL caps a payload at 8000 bytes
 SUBSCRIPTION_BACKLOG = 1000  # changes a slow follower may fall behind before it re-reads
+KEEPALIVE_SECONDS = 15.0  # a follower sent nothing this long gets a comment (proxies drop idle streams)
+KEEPALIVE_SWEEPS = 3  # checked this many times per KEEPALIVE_SECONDS: a comment after 15-20 s
 FEED_KEY = "feed"  # session.info key: the feed of the Database that made the session
 BEGUN_KEY = "feed_begun"
 NOTIFY = text("SELECT pg_notify(:channel, :payload)")  # delivered at commit, never on rollback
@@ -35,9 +38,10 @@ class Subscription:
     def __init__(self, feed: ChangeFeed, job_pk: int) -> None:
         self.job_pk = job_pk
         self.gap = False
+        self.quiet_sweeps = 0  # keep-alive sweeps since the follower was last woken
         self._feed = feed
         self._queue: deque[JobChange] = deque()
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
 
     def put(self, change: JobChange | None) -> None:
         if change is None or len(self._queue) >= SUBSCRIPTION_BACKLOG:
@@ -45,17 +49,23 @@ class Subscription:
             self._queue.clear()
         else:
             self._queue.append(change)
-        self._ready.set()
+        self._wake()
 
-    async def wait(self, *, idle_seconds: float) -> bool:
-        """Wait for a change (True) or `idle_seconds` without one (False)."""
+    def keep_alive(self) -> None:
+        """The follower has been quiet too long: wake it with nothing, so it sends a comment."""
+        self._wake()
+
+    async def wait(self) -> bool:
+        """Wait for a change (True), or for the keep-alive sweep to find the follower quiet
+        (False). A plain future, not a timer per wait: a thousand followers waking ten
+        times a second would each add and cancel one."""
         if not self._queue and not self.gap:
-            self._ready.clear()
+            self._waiter = asyncio.get_running_loop().create_future()
             try:
-                await asyncio.wait_for(self._ready.wait(), idle_seconds)
-            except TimeoutError:
-                return False
-        return True
+                await self._waiter
+            finally:
+                self._waiter = None
+        return bool(self._queue) or self.gap
 
     def drain(self) -> list[JobChange]:
         changes = list(self._queue)
@@ -64,6 +74,11 @@ class Subscription:
 
     def close(self) -> None:
         self._feed.unsubscribe(self)
+
+    def _wake(self) -> None:
+        self.quiet_sweeps = 0
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class ChangeFeed:
@@ -75,12 +90,26 @@ class ChangeFeed:
         self.cache = cache
         self.notify = notify
         self.published = 0
+        self.catch_up = CatchUpReads()  # the followers' reads of this feed's database
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscriptions: dict[int, set[Subscription]] = {}
+        self._sweeping = False  # the keep-alive sweep is armed (only while anyone follows)
         self._listeners: list[Callable[[Sequence[JobChange]], None]] = []
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+
+    def _sweep_quiet(self) -> None:
+        """Every few seconds while anyone follows: wake the followers quiet for KEEPALIVE_SECONDS."""
+        if not self._subscriptions or self._loop is None:
+            self._sweeping = False
+            return
+        for followers in self._subscriptions.values():
+            for subscription in followers:
+                subscription.quiet_sweeps += 1
+                if subscription.quiet_sweeps > KEEPALIVE_SWEEPS:
+                    subscription.keep_alive()
+        self._loop.call_later(KEEPALIVE_SECONDS / KEEPALIVE_SWEEPS, self._sweep_quiet)
 
     def session_info(self) -> dict[str, Any]:
         """What a Session of this feed's database carries, so the commit hooks find it."""
@@ -89,6 +118,9 @@ class ChangeFeed:
     def subscribe(self, job_pk: int) -> Subscription:
         subscription = Subscription(self, job_pk)
         self._subscriptions.setdefault(job_pk, set()).add(subscription)
+        if not self._sweeping and self._loop is not None:
+            self._sweeping = True
+            self._loop.call_later(KEEPALIVE_SECONDS / KEEPALIVE_SWEEPS, self._sweep_quiet)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:

@@ -124,7 +124,7 @@ class FollowResponse(StreamingResponse):
     """An SSE stream that gives its follower slot back however it ends (finished, client
     gone, server stopping), including when it never got to send a byte."""
 
-    def __init__(self, events: AsyncIterator[str], slot: FollowerSlot) -> None:
+    def __init__(self, events: AsyncIterator[bytes], slot: FollowerSlot) -> None:
         super().__init__(
             events,
             media_type="text/event-stream",
