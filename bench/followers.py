@@ -16,7 +16,9 @@ response head, while all 1,000 connect at once) is reported apart.
 
 GETs come at a fixed rate (`--get-rate`, one connection; 0 = back to back), and each one's
 latency counts from when it was due, so a stall is not hidden by the client waiting; the same
-GET work then rides on both builds, and CPU per line compares like with like.
+GET work then rides on both builds, and CPU per line compares like with like. The GET target
+is judged while all 1,000 follow (issue #12's "meanwhile"); the GETs made while the 1,000
+connect at the same moment are reported apart, over all and at their worst.
 
 The followers are spread over `--client-processes` processes reading raw sockets (one read
 per arrival, whatever it carries), so the client stays cheap beside the service it measures.
@@ -169,11 +171,11 @@ def follow_all_in_process(port: int, followers: list[tuple[str, str]]) -> tuple[
 
 async def keep_getting(
     port: int, jobs: list[tuple[str, str]], rate: float, stop: asyncio.Event
-) -> list[float]:
+) -> list[tuple[float, float]]:
     """GETs of the jobs over one keep-alive connection, `rate` a second (0: back to back);
     each latency counts from when the GET was due, so a stalled answer delays the next."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []  # (when due, latency)
     index = 0
     due = time.monotonic()
     while not stop.is_set():
@@ -192,7 +194,7 @@ async def keep_getting(
             next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
         )
         body = json.loads(await reader.readexactly(length))
-        latencies.append(time.monotonic() - due)
+        latencies.append((due, time.monotonic() - due))
         if body.get("id") != job_id:
             raise RuntimeError(f"GET /v1/jobs/{job_id} answered {body}")
     writer.close()
@@ -209,17 +211,20 @@ def commit_times(rises: list[list[Any]]) -> dict[tuple[str, int], float]:
     return {(job_id, seq): after for job_id, first, count, after in rises for seq in range(first, count)}
 
 
-def line_delays(results: list[Followed], committed: dict[tuple[str, int], float]) -> tuple[list[float], int]:
-    """Each delivered line's delay from its commit (or its follower's opening, if later), and
-    how many lines were committed before their follower's stream opened."""
-    delays: list[float] = []
+def line_delays(
+    results: list[Followed], committed: dict[tuple[str, int], float]
+) -> tuple[list[tuple[float, float]], int]:
+    """Each delivered line's (start, delay): from its commit, or its follower's opening if
+    later; and how many lines were committed before their follower's stream opened."""
+    delays: list[tuple[float, float]] = []
     caught_up = 0
     for followed in results:
         for seq, arrival in zip(followed.seqs, followed.arrivals, strict=True):
             commit = committed[(followed.job_id, seq)]
             if commit < followed.opened:
                 caught_up += 1
-            delays.append(arrival - max(commit, followed.opened))
+            start = max(commit, followed.opened)
+            delays.append((start, arrival - start))
     return delays, caught_up
 
 
@@ -289,17 +294,23 @@ async def measure(load: FollowerLoad, port: int, server: ServerProcess, database
             *(loop.run_in_executor(clients, follow_all_in_process, port, share) for share in shares)
         )
         stop.set()
-        get_latencies = await getter  # before the pool's shutdown blocks this loop
+        gets = await getter  # before the pool's shutdown blocks this loop
         after = sample(server)
         wall = time.monotonic() - wall
     watched = await stop_watch(watch)
     results = [followed for part in parts for followed in part[0]]
-    delays, caught_up = line_delays(results, commit_times(watched["rises"]))
+    timed, caught_up = line_delays(results, commit_times(watched["rises"]))
     complete = sum(f.seqs == list(range(load.lines)) and not f.mismatched for f in results)
     service_cpu = after.cpu_seconds - before.cpu_seconds
     delivered = sum(len(f.seqs) for f in results)
     client_cpu = sum(part[1] for part in parts)
     opening = [f.opened - f.sent for f in results]
+    all_open = max(f.opened for f in results)
+    get_latencies = [latency for _, latency in gets]
+    gets_all_open = [latency for due, latency in gets if due >= all_open] or [0.0]
+    gets_opening = [latency for due, latency in gets if due < all_open] or [0.0]
+    delays = [delay for _, delay in timed]
+    delays_all_open = [delay for start, delay in timed if start >= all_open] or [0.0]
     return {
         "followers": load.followers,
         "followers_with_every_line_once_in_order": complete,
@@ -308,6 +319,7 @@ async def measure(load: FollowerLoad, port: int, server: ServerProcess, database
         "delay_p50_s": round(statistics.median(delays), 3),
         "delay_p99_s": round(percentile(delays, 0.99), 3),
         "delay_max_s": round(max(delays), 3),
+        "delay_p99_s_while_all_follow": round(percentile(delays_all_open, 0.99), 3),
         "lines_committed_before_their_follow_opened": caught_up,
         "open_p50_s": round(statistics.median(opening), 3),
         "open_p99_s": round(percentile(opening, 0.99), 3),
@@ -316,6 +328,10 @@ async def measure(load: FollowerLoad, port: int, server: ServerProcess, database
         "get_p50_ms": round(1000 * statistics.median(get_latencies), 1),
         "get_p99_ms": round(1000 * percentile(get_latencies, 0.99), 1),
         "gets": len(get_latencies),
+        # the same GETs split at the moment the last follower's stream opened
+        "get_p99_ms_while_all_follow": round(1000 * percentile(gets_all_open, 0.99), 1),
+        "get_max_ms_while_opening": round(1000 * max(gets_opening), 1),
+        "gets_while_opening": len(gets) - len(gets_all_open),
         "service_cpu_s": round(service_cpu, 2),
         "service_cpu_share": round(service_cpu / wall, 2),
         "service_cpu_us_per_line": round(1e6 * service_cpu / max(delivered, 1), 1),
@@ -368,6 +384,7 @@ async def run(ctx: BenchContext) -> BenchResult:
     )
     figures = await measure_build(str(BIN_DIR / "batch-service"), load, ctx.subdir(NAME))
     followers = load.followers
+    get_p99 = figures["get_p99_ms_while_all_follow"]
     return BenchResult(
         name=NAME,
         title=TITLE,
@@ -379,13 +396,15 @@ async def run(ctx: BenchContext) -> BenchResult:
         checks=[
             Check("followers complete", figures["followers_with_every_line_once_in_order"], ">=", followers),
             Check("line delay p99 s", figures["delay_p99_s"], "<=", TARGET_DELAY_P99_S),
-            Check("GET p99 ms meanwhile", figures["get_p99_ms"], "<=", TARGET_GET_P99_MS),
+            Check("GET p99 ms, all following", get_p99, "<=", TARGET_GET_P99_MS),
         ],
         rounds=[figures],
         settings=asdict(load),
         notes=[
             "One round. Delay: a line's commit (seen by polling the database file) or its "
-            "follow's opening, if later, to its arrival; every line timed."
+            "follow's opening, if later, to its arrival; every line timed.",
+            "GETs are judged once every follower's stream is open; those made while the 1,000 "
+            "connect at once are reported apart (get_p99_ms over all, get_max_ms_while_opening).",
         ],
         smoke=ctx.smoke,
     )
