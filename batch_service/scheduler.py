@@ -184,7 +184,10 @@ class Scheduler:
                 state = JobState.RUNNING
             else:
                 continue
-            change = JobChange(job.pk, job.id, state.value, written, lines=lines[first_line:])
+            only_count_moved = state is JobState.RUNNING  # so the read cache keeps its row
+            change = JobChange(
+                job.pk, job.id, state.value, written, lines=lines[first_line:], lines_only=only_count_moved
+            )
             record(session, change)
 
         claims.append_log_lines(session=session, lines=lines)

@@ -8,6 +8,12 @@ A row read from the database joins the cache only if no write began while it was
 (`generation`), and a job whose change is being committed is served from the database
 until the commit is over (`_in_flux`): between a commit and its publication a reader may
 already see the new row, and the cache must never answer with the row before it.
+
+A change that only appended log lines (`JobChange.lines_only`: the scheduler's progress of a
+running job, several times a second for every job with lines due) moves nothing but the line
+count. Its job's row is set aside while it commits and comes back with the new count once
+it has, so a running job that is being followed or polled is not read from the database
+after every tick.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ class JobCache:
         self._lock = threading.Lock()
         self._rows: OrderedDict[str, JobRecord] = OrderedDict()
         self._in_flux: Counter[str] = Counter()
+        self._set_aside: dict[str, JobRecord] = {}  # rows of jobs whose lines-only change commits
         self.generation = 0
         self.hits = 0
         self.misses = 0
@@ -59,37 +66,52 @@ class JobCache:
         """A commit carrying `changes` is about to happen: stop serving those jobs."""
         with self._lock:
             self.generation += 1
-            for key in _keys(changes):
+            for change in changes:
+                key = _key(change)
                 self._in_flux[key] += 1
-                self._drop(key)
+                row = self._drop(key)
+                if row is not None and change.lines_only and self._in_flux[key] == 1:
+                    self._set_aside[key] = row
+                else:
+                    self._set_aside.pop(key, None)
 
-    def end(self, changes: Iterable[JobChange]) -> None:
-        """The commit begun with `changes` is over (committed or rolled back)."""
+    def end(self, changes: Iterable[JobChange], *, committed: bool) -> None:
+        """The commit begun with `changes` is over. A row set aside for a lines-only change
+        comes back with its new count if that was committed and nothing else is under way."""
         with self._lock:
             self.generation += 1
-            for key in _keys(changes):
+            for change in changes:
+                key = _key(change)
                 self._in_flux[key] -= 1
                 if self._in_flux[key] <= 0:
                     del self._in_flux[key]
+                row = self._set_aside.pop(key, None)
+                if row is None or not committed or key in self._in_flux or RESET in self._in_flux:
+                    continue
+                self._rows[key] = {**row, "log_line_count": change.log_line_count}
+                if len(self._rows) > self.capacity:
+                    self._rows.popitem(last=False)
 
     def forget(self, changes: Iterable[JobChange]) -> None:
         """Changes another replica committed."""
         with self._lock:
             self.generation += 1
-            for key in _keys(changes):
-                self._drop(key)
+            for change in changes:
+                self._drop(_key(change))
 
     def forget_all(self) -> None:
         with self._lock:
             self.generation += 1
             self._rows.clear()
 
-    def _drop(self, key: str) -> None:
+    def _drop(self, key: str) -> JobRecord | None:
+        """Stop serving `key` (every job, for RESET); the row it had, if any."""
         if key == RESET:
             self._rows.clear()
-        else:
-            self._rows.pop(key, None)
+            self._set_aside.clear()
+            return None
+        return self._rows.pop(key, None)
 
 
-def _keys(changes: Iterable[JobChange]) -> list[str]:
-    return [RESET if change.reset else change.job_id for change in changes]
+def _key(change: JobChange) -> str:
+    return RESET if change.reset else change.job_id

@@ -19,7 +19,8 @@ PENDING = "feed_pending"  # session.info key: changes recorded, not yet committe
 class JobChange:
     """One job after a committed change. `lines` are the log lines the change appended
     (`seq` order), when the writer had them in hand; None means "look in the database".
-    `reset` says every job may be gone (the admin reset)."""
+    `reset` says every job may be gone (the admin reset). `lines_only` says the change
+    appended lines and moved nothing else in the job's row but `log_line_count`."""
 
     job_pk: int
     job_id: str
@@ -27,6 +28,7 @@ class JobChange:
     log_line_count: int | None = None
     lines: Sequence[Mapping[str, Any]] | None = None
     reset: bool = False
+    lines_only: bool = False
 
     @property
     def is_terminal(self) -> bool:

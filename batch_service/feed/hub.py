@@ -177,13 +177,13 @@ class ChangeFeed:
 
     def _after_commit(self, session: Session) -> None:
         changes = take_pending(session)
-        self.cache.end(session.info.pop(BEGUN_KEY, []))
+        self.cache.end(session.info.pop(BEGUN_KEY, []), committed=True)
         if changes and self._loop is not None:
             self._loop.call_soon_threadsafe(self.deliver, changes)
 
     def _after_rollback(self, session: Session) -> None:
         take_pending(session)
-        self.cache.end(session.info.pop(BEGUN_KEY, []))
+        self.cache.end(session.info.pop(BEGUN_KEY, []), committed=False)
 
 
 def notify_payloads(replica: str, changes: Sequence[JobChange]) -> Iterator[str]:

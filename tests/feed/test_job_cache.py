@@ -26,7 +26,7 @@ def test_a_row_read_while_a_write_began_is_not_kept() -> None:
     cache = JobCache(keep_live=True, capacity=10)
     before = cache.generation
     cache.begin([JobChange(1, "job-9", "RUNNING", 3)])  # some other job: any write voids the read
-    cache.end([JobChange(1, "job-9", "RUNNING", 3)])
+    cache.end([JobChange(1, "job-9", "RUNNING", 3)], committed=True)
     cache.offer(row("RUNNING"), read_at_generation=before)
     assert cache.get("job-1") is None
 
@@ -39,7 +39,7 @@ def test_a_job_being_committed_is_dropped_and_served_from_the_database_until_the
     assert cache.get("job-1") is None
     cache.offer(row("RUNNING", count=2), read_at_generation=cache.generation)  # read mid-commit
     assert cache.get("job-1") is None
-    cache.end([change])
+    cache.end([change], committed=True)
     cache.offer(row("RUNNING", count=2), read_at_generation=cache.generation)
     assert cache.get("job-1") == row("RUNNING", count=2)
 
@@ -50,7 +50,7 @@ def test_a_reset_or_a_lost_connection_forgets_everything() -> None:
     reset = JobChange(0, "", reset=True)
     cache.begin([reset])
     cache.offer(row("FAILED", "job-2"), read_at_generation=cache.generation)
-    cache.end([reset])
+    cache.end([reset], committed=True)
     assert (cache.get("job-1"), cache.get("job-2")) == (None, None)
     cache.offer(row("FAILED"), read_at_generation=cache.generation)
     cache.forget_all()
@@ -62,3 +62,35 @@ def test_the_least_recently_kept_row_goes_first() -> None:
     for job_id in ("job-1", "job-2", "job-3"):
         cache.offer(row("SUCCEEDED", job_id), read_at_generation=cache.generation)
     assert [cache.get(job_id) is not None for job_id in ("job-1", "job-2", "job-3")] == [False, True, True]
+
+
+def test_a_running_job_whose_commit_only_added_lines_comes_back_with_its_new_count() -> None:
+    cache = JobCache(keep_live=True, capacity=10)
+    cache.offer(row("RUNNING", count=1), read_at_generation=cache.generation)
+    progress = JobChange(1, "job-1", "RUNNING", 4, lines_only=True)
+    cache.begin([progress])
+    assert cache.get("job-1") is None  # mid-commit: from the database, as for any change
+    cache.end([progress], committed=True)
+    assert cache.get("job-1") == row("RUNNING", count=4)
+
+
+def test_a_lines_only_change_that_rolled_back_or_met_another_change_is_read_again() -> None:
+    cache = JobCache(keep_live=True, capacity=10)
+    cache.offer(row("RUNNING", count=1), read_at_generation=cache.generation)
+    progress = JobChange(1, "job-1", "RUNNING", 4, lines_only=True)
+    cache.begin([progress])
+    cache.end([progress], committed=False)
+    assert cache.get("job-1") is None
+
+    cache.offer(row("RUNNING", count=1), read_at_generation=cache.generation)
+    cancel = JobChange(1, "job-1", "CANCELLED")
+    cache.begin([progress])
+    cache.begin([cancel])  # another commit touching the job before the first one ends
+    cache.end([progress], committed=True)
+    cache.end([cancel], committed=True)
+    assert cache.get("job-1") is None
+
+    cache.offer(row("RUNNING", count=1), read_at_generation=cache.generation)
+    cache.begin([progress, cancel])  # both in one commit
+    cache.end([progress, cancel], committed=True)
+    assert cache.get("job-1") is None
