@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import statistics
 import sys
@@ -202,8 +203,14 @@ async def keep_getting(
 
 
 def percentile(values: list[float], share: float) -> float:
+    """NaN for no values (e.g. no GET answered once every follower was open)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else math.nan
+
+
+def rounded(value: float, digits: int) -> float | None:
+    """None for NaN, which JSON cannot hold."""
+    return None if math.isnan(value) else round(value, digits)
 
 
 def commit_times(rises: list[list[Any]]) -> dict[tuple[str, int], float]:
@@ -307,10 +314,10 @@ async def measure(load: FollowerLoad, port: int, server: ServerProcess, database
     opening = [f.opened - f.sent for f in results]
     all_open = max(f.opened for f in results)
     get_latencies = [latency for _, latency in gets]
-    gets_all_open = [latency for due, latency in gets if due >= all_open] or [0.0]
-    gets_opening = [latency for due, latency in gets if due < all_open] or [0.0]
+    gets_all_open = [latency for due, latency in gets if due >= all_open]
+    gets_opening = [latency for due, latency in gets if due < all_open]
     delays = [delay for _, delay in timed]
-    delays_all_open = [delay for start, delay in timed if start >= all_open] or [0.0]
+    delays_all_open = [delay for start, delay in timed if start >= all_open]
     return {
         "followers": load.followers,
         "followers_with_every_line_once_in_order": complete,
@@ -319,7 +326,7 @@ async def measure(load: FollowerLoad, port: int, server: ServerProcess, database
         "delay_p50_s": round(statistics.median(delays), 3),
         "delay_p99_s": round(percentile(delays, 0.99), 3),
         "delay_max_s": round(max(delays), 3),
-        "delay_p99_s_while_all_follow": round(percentile(delays_all_open, 0.99), 3),
+        "delay_p99_s_while_all_follow": rounded(percentile(delays_all_open, 0.99), 3),
         "lines_committed_before_their_follow_opened": caught_up,
         "open_p50_s": round(statistics.median(opening), 3),
         "open_p99_s": round(percentile(opening, 0.99), 3),
@@ -329,8 +336,8 @@ async def measure(load: FollowerLoad, port: int, server: ServerProcess, database
         "get_p99_ms": round(1000 * percentile(get_latencies, 0.99), 1),
         "gets": len(get_latencies),
         # the same GETs split at the moment the last follower's stream opened
-        "get_p99_ms_while_all_follow": round(1000 * percentile(gets_all_open, 0.99), 1),
-        "get_max_ms_while_opening": round(1000 * max(gets_opening), 1),
+        "get_p99_ms_while_all_follow": rounded(1000 * percentile(gets_all_open, 0.99), 1),
+        "get_max_ms_while_opening": rounded(1000 * max(gets_opening, default=math.nan), 1),
         "gets_while_opening": len(gets) - len(gets_all_open),
         "service_cpu_s": round(service_cpu, 2),
         "service_cpu_share": round(service_cpu / wall, 2),
@@ -385,6 +392,7 @@ async def run(ctx: BenchContext) -> BenchResult:
     figures = await measure_build(str(BIN_DIR / "batch-service"), load, ctx.subdir(NAME))
     followers = load.followers
     get_p99 = figures["get_p99_ms_while_all_follow"]
+    get_p99 = math.inf if get_p99 is None else get_p99  # no GET answered then: a miss
     return BenchResult(
         name=NAME,
         title=TITLE,
