@@ -20,6 +20,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstrain
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
+from batch_service.limits import MAX_BATCH_JOBS
 from batch_service.scenario import Scenario, spec_clashes
 from batch_service.spec_limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, check_json_document
 from batch_service.usage import UsageProfile
@@ -233,6 +234,20 @@ class JobCreated(JobPublic):
     """The create response: the only place the job's read-only logs token is shown."""
 
     logs_token: str
+
+
+class JobBatch(BaseModel):
+    """The body of `POST /v1/jobs:batch`: job specs to create together, all or none."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    jobs: list[JobSpec] = Field(min_length=1, max_length=MAX_BATCH_JOBS)
+
+
+class JobBatchCreated(BaseModel):
+    """The batch's jobs in the order of its specs, each with its logs token."""
+
+    jobs: list[JobCreated]
 
 
 class JobSummary(BaseModel):

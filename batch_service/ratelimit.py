@@ -55,6 +55,17 @@ class RateLimiter:
             return None
         return max(1, math.ceil((1 - bucket.tokens) / self.per_second))
 
+    def charge(self, caller: str, requests: int) -> None:
+        """Take `requests` more from an admitted caller's budget, into debt if need be: a batch
+        of N jobs costs N requests, is admitted like one, and its caller's next requests wait
+        until the budget has refilled past zero."""
+        if not self.enabled or requests <= 0:
+            return
+        now = self._clock()
+        bucket = self._buckets.setdefault(caller, _Bucket(self.burst, now))
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.per_second) - requests
+        bucket.updated = now
+
     def _drop_refilled(self, now: float) -> None:
         self._buckets = {
             caller: bucket

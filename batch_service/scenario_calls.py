@@ -24,12 +24,13 @@ TEST_MODE_REQUIRED = (
 )
 
 
-def require_test_mode(spec: JobSpec, services: Services) -> None:
-    """A scenario makes a job misbehave on purpose; only a service in test mode takes one."""
+def require_test_mode(spec: JobSpec, services: Services, where: tuple[str | int, ...] = ("body",)) -> None:
+    """A scenario makes a job misbehave on purpose; only a service in test mode takes one.
+    `where` is the spec's place in the body (`("body", "jobs", 3)` in a batch)."""
     if spec.scenario is not None and not services.settings.test_mode:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["body", "scenario"], "msg": TEST_MODE_REQUIRED, "type": "test_mode_required"}],
+            [{"loc": [*where, "scenario"], "msg": TEST_MODE_REQUIRED, "type": "test_mode_required"}],
         )
 
 

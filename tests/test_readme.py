@@ -129,8 +129,9 @@ def test_the_curl_walkthrough_works_as_written(readme_service: str, tmp_path: Pa
     assert out[2] == "hello: step 1 of 6 done"
     assert out[3] == "None"  # the second page of a finished job ends the log
     assert out[4] == "0"  # the logs token read line 0
-    assert out[5] == "event: end"  # the live follow ran to the end of the finished job's log
-    assert out[6].startswith('data: {"state": "SUCCEEDED", "log_line_count": 6')
+    assert out[5] == "part-2"  # the batch's jobs come back in the order of its specs
+    assert out[6] == "event: end"  # the live follow ran to the end of the finished job's log
+    assert out[7].startswith('data: {"state": "SUCCEEDED", "log_line_count": 6')
     assert out[-3:] == ["CANCELLED", "hello", "[]"]
 
 

@@ -46,6 +46,10 @@ def _enforce_rate_limit(services: Services, caller: str) -> None:
         )
 
 
+def owner_bucket(owner: str) -> str:
+    return f"owner:{owner}"
+
+
 def _owner_of(services: Services, token: str | None) -> str:
     """The owner of the presented API key. A logs token is not an API key and is refused."""
     if token is not None and is_logs_token(token):
@@ -53,7 +57,7 @@ def _owner_of(services: Services, token: str | None) -> str:
     owner = services.keys.owner_for(token)
     if owner is None:
         raise unauthorized()
-    _enforce_rate_limit(services, f"owner:{owner}")
+    _enforce_rate_limit(services, owner_bucket(owner))
     return owner
 
 

@@ -31,8 +31,8 @@ SUMMARY_COLUMNS = tuple(
     for name in ("pk", "id", "name", "state", "created_at", "started_at", "finished_at", "log_line_count")
 )
 SELECT_ANY_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))
-SELECT_BY_IDEMPOTENCY_KEY = select(jobs).where(
-    jobs.c.owner == bindparam("owner"), jobs.c.idempotency_key == bindparam("key")
+SELECT_BY_IDEMPOTENCY_KEYS = select(jobs).where(
+    jobs.c.owner == bindparam("owner"), jobs.c.idempotency_key.in_(bindparam("keys", expanding=True))
 )
 
 
@@ -117,39 +117,86 @@ def submit_jobs(*, session: Session, jobs: Sequence[NewJob]) -> list[JobRecord]:
 def submit_job(
     *, session: Session, owner: str, spec: JobSpec, idempotency_key: str | None, now: float
 ) -> Submission:
-    """Insert a QUEUED job, or return the one this owner already submitted with the same key.
+    """Insert a QUEUED job, or return the one this owner already submitted with the same key."""
+    job = prepare_job(owner=owner, spec=spec, idempotency_key=idempotency_key, now=now)
+    if idempotency_key is None:
+        return Submission(job=submit_jobs(session=session, jobs=[job])[0], created=True)
+    (record,), created = _insert_once(session, owner, [job], [idempotency_key])
+    return Submission(job=record, created=created)
+
+
+@dataclass(frozen=True)
+class BatchSubmission:
+    jobs: list[JobRecord]
+    created: bool  # False when an Idempotency-Key replay returned the batch first submitted
+
+
+# A batch's jobs carry keys no client can send (a client's key is printable ASCII), so a
+# batch and a single submit never share one: "\x1e" + the key's digest + ":" + the position.
+BATCH_KEY_MARK = "\x1e"
+
+
+def batch_member_keys(idempotency_key: str, count: int) -> list[str]:
+    """The stored keys of the first `count` jobs of the batch submitted with `idempotency_key`
+    (a digest: the key may be 255 characters already, and so is the column)."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return [f"{BATCH_KEY_MARK}{digest}:{position}" for position in range(count)]
+
+
+def submit_batch_with_key(
+    *, session: Session, owner: str, specs: Sequence[JobSpec], idempotency_key: str, now: float
+) -> BatchSubmission:
+    """Insert a batch of QUEUED jobs in one transaction, or return the batch this owner already
+    submitted with the same key. The key one past the batch's end is looked up too: found, it
+    means an earlier, longer batch under this key, which is another body (409)."""
+    keys = batch_member_keys(idempotency_key, len(specs) + 1)
+    jobs = [
+        prepare_job(owner=owner, spec=spec, idempotency_key=key, now=now)
+        for spec, key in zip(specs, keys, strict=False)
+    ]
+    records, created = _insert_once(session, owner, jobs, keys)
+    return BatchSubmission(jobs=records, created=created)
+
+
+def _insert_once(
+    session: Session, owner: str, jobs: Sequence[NewJob], lookup_keys: Sequence[str]
+) -> tuple[list[JobRecord], bool]:
+    """Insert keyed jobs, or replay the ones stored under `lookup_keys` (their keys, and for a
+    batch the key past its end); whether they were created.
 
     The unique (owner, idempotency_key) constraint is what makes concurrent submits with one
-    key create exactly one job: the losers of the race land in the IntegrityError branch.
+    key create exactly one set of jobs: the losers of the race land in the IntegrityError branch.
     """
-    job = prepare_job(owner=owner, spec=spec, idempotency_key=idempotency_key, now=now)
-    digest = str(job.row["spec_hash"])
-    if idempotency_key is not None:
-        existing = _find_by_idempotency_key(session, owner, idempotency_key)
-        if existing is not None:
-            return _replay(existing, digest)
+    existing = _find_by_keys(session, owner, lookup_keys)
+    if existing:
+        return _replay(existing, jobs), False
     try:
-        (record,) = insert_jobs(session=session, jobs=[job])
+        records = insert_jobs(session=session, jobs=jobs)
         session.commit()
     except IntegrityError:
         session.rollback()
-        if idempotency_key is None:
+        existing = _find_by_keys(session, owner, lookup_keys)
+        if not existing:
             raise
-        existing = _find_by_idempotency_key(session, owner, idempotency_key)
-        if existing is None:
-            raise
-        return _replay(existing, digest)
-    return Submission(job=record, created=True)
+        return _replay(existing, jobs), False
+    return records, True
 
 
-def _find_by_idempotency_key(session: Session, owner: str, key: str) -> JobRecord | None:
-    return session.execute(SELECT_BY_IDEMPOTENCY_KEY, {"owner": owner, "key": key}).mappings().first()
+def _find_by_keys(session: Session, owner: str, keys: Sequence[str]) -> dict[str, JobRecord]:
+    rows = session.execute(SELECT_BY_IDEMPOTENCY_KEYS, {"owner": owner, "keys": list(keys)}).mappings()
+    return {row["idempotency_key"]: row for row in rows}
 
 
-def _replay(existing: JobRecord, digest: str) -> Submission:
-    if existing["spec_hash"] != digest:
+def _replay(existing: dict[str, JobRecord], jobs: Sequence[NewJob]) -> list[JobRecord]:
+    """The stored jobs, if they are exactly `jobs` (same count, same specs in the same order)."""
+    same = len(existing) == len(jobs) and all(
+        (row := existing.get(str(job.row["idempotency_key"]))) is not None
+        and row["spec_hash"] == job.row["spec_hash"]
+        for job in jobs
+    )
+    if not same:
         raise IdempotencyConflict("Idempotency-Key was already used with a different job spec")
-    return Submission(job=existing, created=False)
+    return [existing[str(job.row["idempotency_key"])] for job in jobs]
 
 
 def get_job(*, session: Session, owner: str, job_id: str) -> JobRecord | None:

@@ -8,13 +8,15 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from pydantic import StringConstraints
 from pydantic_core import to_json
 
-from batch_service.api.deps import CallerDep
+from batch_service.api.deps import CallerDep, owner_bucket
 from batch_service.api.errors import JOB_ABSENT, bad_request, job_id_or_404, job_not_found
 from batch_service.api.responses import json_response
 from batch_service.feed.reads import read_job
-from batch_service.limits import MAX_BODY_BYTES, MAX_JOBS_PAGE, MAX_LIST_BYTES
+from batch_service.limits import MAX_BATCH_JOBS, MAX_BODY_BYTES, MAX_JOBS_PAGE, MAX_LIST_BYTES
 from batch_service.models import (
     ErrorBody,
+    JobBatch,
+    JobBatchCreated,
     JobCreated,
     JobList,
     JobPublic,
@@ -29,6 +31,11 @@ from batch_service.store import jobs as job_store
 from batch_service.tokens import InvalidPageToken, decode_page_token, encode_page_token
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+SUBMIT_ERRORS = {
+    409: {"model": ErrorBody, "description": "The Idempotency-Key was used with a different spec"},
+    400: {"model": ErrorBody, "description": "The body is not parseable JSON"},
+    413: {"model": ErrorBody, "description": f"Body over {MAX_BODY_BYTES // 1024} KiB"},
+}
 
 BAD_TOKEN = {400: {"model": ErrorBody, "description": "Bad page_token"}}
 JOBS_TOKEN = "jobs"
@@ -51,9 +58,7 @@ IdempotencyKey = Annotated[
     response_model=JobCreated,
     responses={
         200: {"model": JobCreated, "description": "Idempotent replay: the job first submitted with this key"},
-        409: {"model": ErrorBody, "description": "The Idempotency-Key was used with a different spec"},
-        400: {"model": ErrorBody, "description": "The body is not parseable JSON"},
-        413: {"model": ErrorBody, "description": f"Body over {MAX_BODY_BYTES // 1024} KiB"},
+        **SUBMIT_ERRORS,
     },
 )
 async def submit_job(
@@ -72,6 +77,39 @@ async def submit_job(
     token = services.logs_tokens.token_for(submission.job["id"])
     code = status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK
     return json_response(job_document(submission.job, logs_token=token), code)
+
+
+@router.post(
+    ":batch",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobBatchCreated,
+    responses={
+        200: {"model": JobBatchCreated, "description": "Idempotent replay: the first jobs with this key"},
+        **SUBMIT_ERRORS,
+    },
+    description=f"Submit 1 to {MAX_BATCH_JOBS:,} jobs in one transaction, all or none; the answer lists "
+    "them in the order of their specs. A bad spec is a 422 naming its index (`body.jobs.<i>`), and "
+    "nothing is created. Counts as one request per job against the rate limit.",
+)
+async def submit_jobs(
+    batch: JobBatch,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    owner, services = caller.owner, caller.services
+    for index, spec in enumerate(batch.jobs):
+        require_test_mode(spec, services, ("body", "jobs", index))
+    services.limiter.charge(owner_bucket(owner), len(batch.jobs) - 1)  # the request itself paid one
+    try:
+        submission = await services.submissions.submit_many(
+            owner=owner, specs=batch.jobs, idempotency_key=idempotency_key, now=services.clock.now()
+        )
+    except job_store.IdempotencyConflict as conflict:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
+    tokens = services.logs_tokens
+    documents = [job_document(job, logs_token=tokens.token_for(job["id"])) for job in submission.jobs]
+    code = status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK
+    return json_response({"jobs": documents}, code)
 
 
 @router.get(
