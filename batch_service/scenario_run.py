@@ -88,13 +88,25 @@ def line_at(spec: JobSpec, seq: int, timestamp: float, end: Ending | None = None
     """Line `seq` written at `timestamp`: a failing run's last line is an ERROR with its error.
 
     `end` overrides how the run ends (a job forced to a state by an admin)."""
-    end = end or ending(spec)
-    if seq == spec.log_lines - 1 and end.state is JobState.FAILED and end.error is not None:
-        return SimulatedLine(seq, timestamp, LogLevel.ERROR, f"{spec.name}: {end.error}")
     plain = simulated_line(spec, 0.0, seq)
-    return SimulatedLine(seq, timestamp, plain.level, plain.message)
+    return _as_ended(spec, SimulatedLine(seq, timestamp, plain.level, plain.message), end or ending(spec))
+
+
+def _as_ended(spec: JobSpec, line: SimulatedLine, end: Ending) -> SimulatedLine:
+    if line.seq == spec.log_lines - 1 and end.state is JobState.FAILED and end.error is not None:
+        return SimulatedLine(line.seq, line.timestamp, LogLevel.ERROR, f"{spec.name}: {end.error}")
+    return line
 
 
 def timed_line(spec: JobSpec, started_at: float, seq: int) -> SimulatedLine:
     """Line `seq` of a run that moves by time, the same whichever process writes it."""
     return line_at(spec, seq, simulated_line(spec, started_at, seq).timestamp)
+
+
+def timed_lines(
+    spec: JobSpec, started_at: float, first: int, stop: int, end: Ending | None = None
+) -> list[SimulatedLine]:
+    """`timed_line` for lines `first` to `stop - 1`; `end` is `ending(spec)` if the caller
+    has it already (a scheduler tick writes lines for thousands of jobs)."""
+    end = end or ending(spec)
+    return [_as_ended(spec, simulated_line(spec, started_at, seq), end) for seq in range(first, stop)]

@@ -49,10 +49,15 @@ def _lines_by(spec: JobSpec, elapsed: float) -> int:
     return min(spec.log_lines, math.floor(spec.log_lines * elapsed / spec.duration_seconds))
 
 
+def line_due_at(spec: JobSpec, started_at: float, seq: int) -> float:
+    """The moment line `seq` stands for (its timestamp), when it falls due."""
+    return started_at + spec.duration_seconds * (seq + 1) / spec.log_lines
+
+
 def simulated_line(spec: JobSpec, started_at: float, seq: int) -> SimulatedLine:
     """Line `seq` of the run, the same whichever process writes it."""
     total = spec.log_lines
-    timestamp = started_at + spec.duration_seconds * (seq + 1) / total
+    timestamp = line_due_at(spec, started_at, seq)
     if seq == total - 1 and spec.fail_message is not None:
         return SimulatedLine(seq, timestamp, LogLevel.ERROR, f"{spec.name}: {spec.fail_message}")
     return SimulatedLine(seq, timestamp, LogLevel.INFO, f"{spec.name}: step {seq + 1} of {total} done")
