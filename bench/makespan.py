@@ -2,7 +2,9 @@
 first answer that says every job is over.
 
 The submits go out over keep-alive connections through `bench.rawhttp` (cheap beside the
-service), spread evenly over the service's replicas; then the client asks `/metrics` every
+service), spread evenly over the service's replicas: one `POST /v1/jobs` per job, or with
+`batch_size` set, `POST /v1/jobs:batch` requests of that many jobs, `batch_connections` of
+them in flight at once (1: one after another). Then the client asks `/metrics` every
 `POLL_SECONDS` how many jobs are terminal, so what it sees is late by at most one poll.
 The service's own timestamps are kept only to say where the time went (the submit
 window, the longest wait in QUEUED, the longest run past the job's duration), never to
@@ -47,10 +49,40 @@ async def _submit_all(services: Sequence[BatchService], specs: list[dict[str, An
     return [response.status for responses in answers for response in responses]
 
 
+async def _submit_batches(
+    services: Sequence[BatchService], specs: list[dict[str, Any]], *, batch_size: int, connections: int
+) -> list[int]:
+    """The specs in `POST /v1/jobs:batch` requests of `batch_size`, the i-th request to replica
+    i mod n, `connections` requests in flight per replica; one status per job."""
+    bodies = [{"jobs": specs[start : start + batch_size]} for start in range(0, len(specs), batch_size)]
+    shares = [bodies[index :: len(services)] for index in range(len(services))]
+    answers = await asyncio.gather(
+        *(
+            post_json_many(f"{service.url}/v1/jobs:batch", share, headers=ALICE, connections=connections)
+            for service, share in zip(services, shares, strict=True)
+            if share
+        )
+    )
+    return [
+        response.status
+        for responses in answers
+        for response in responses
+        for _ in (response.json()["jobs"] if response.status == 201 else [None])
+    ]
+
+
 async def makespan_round(
-    services: Sequence[BatchService], *, jobs: int, duration: float, log_lines: int, done_within: float
+    services: Sequence[BatchService],
+    *,
+    jobs: int,
+    duration: float,
+    log_lines: int,
+    done_within: float,
+    batch_size: int | None = None,
+    batch_connections: int = 1,
 ) -> dict[str, Any]:
-    """One round: `jobs` jobs of `duration` s and `log_lines` lines each, submitted at once."""
+    """One round: `jobs` jobs of `duration` s and `log_lines` lines each, submitted at once
+    (one POST each, or in batches of `batch_size`)."""
     specs = [
         {"name": f"bench-makespan-{number}", "duration_seconds": duration, "log_lines": log_lines}
         for number in range(jobs)
@@ -59,9 +91,14 @@ async def makespan_round(
     try:
         ticks_before = [await tick_histogram(client) for client in clients]
         started = time.perf_counter()
-        statuses = await _submit_all(services, specs)
+        if batch_size is None:
+            statuses = await _submit_all(services, specs)
+        else:
+            statuses = await _submit_batches(
+                services, specs, batch_size=batch_size, connections=batch_connections
+            )
         submitted = time.perf_counter()
-        if any(status != 201 for status in statuses):
+        if len(statuses) != jobs or any(status != 201 for status in statuses):
             raise RuntimeError(f"submits failed: {sorted(set(statuses))}")
         polls = 0
         while (finished := await terminal_count(clients[0])) < jobs:
@@ -81,8 +118,11 @@ async def makespan_round(
     if len(rows) != jobs or any(row["state"] != "SUCCEEDED" for row in rows):
         raise RuntimeError("not every job SUCCEEDED")
     return {
+        "submit": "single POSTs" if batch_size is None else f"batches of {batch_size}",
+        "submit_connections": SUBMIT_CONNECTIONS if batch_size is None else batch_connections,
         "client_seen_makespan_s": client_seen,
         "client_submit_s": submitted - started,
+        "client_last_submit_to_all_seen_s": client_seen - (submitted - started),
         "client_polls": polls,
         **_service_view(rows),
         "ticks": ticks,
