@@ -98,15 +98,11 @@ def _as_ended(spec: JobSpec, line: SimulatedLine, end: Ending) -> SimulatedLine:
     return line
 
 
-def timed_line(spec: JobSpec, started_at: float, seq: int) -> SimulatedLine:
-    """Line `seq` of a run that moves by time, the same whichever process writes it."""
-    return line_at(spec, seq, simulated_line(spec, started_at, seq).timestamp)
-
-
 def timed_lines(
     spec: JobSpec, started_at: float, first: int, stop: int, end: Ending | None = None
 ) -> list[SimulatedLine]:
-    """`timed_line` for lines `first` to `stop - 1`; `end` is `ending(spec)` if the caller
-    has it already (a scheduler tick writes lines for thousands of jobs)."""
+    """Lines `first` to `stop - 1` of a run that moves by time, the same whichever process
+    writes them; `end` is `ending(spec)` if the caller has it already (a scheduler tick
+    writes lines for thousands of jobs)."""
     end = end or ending(spec)
     return [_as_ended(spec, simulated_line(spec, started_at, seq), end) for seq in range(first, stop)]

@@ -10,6 +10,7 @@ tick, a job that reached a terminal state is never moved out of it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -132,12 +133,13 @@ def _execute_many(session: Session, sql: str, rows: Sequence[dict[str, Any]]) ->
     SQLite's driver takes `:name`; psycopg takes `%(name)s`.
     """
     connection = session.connection()
-    if connection.dialect.paramstyle == "pyformat":
-        sql = _PLACEHOLDER.sub(r"%(\1)s", sql)
-    return connection.exec_driver_sql(sql, list(rows)).rowcount
+    return connection.exec_driver_sql(_in_paramstyle(sql, connection.dialect.paramstyle), list(rows)).rowcount
 
 
-_PLACEHOLDER = re.compile(r":(\w+)")
+@functools.cache
+def _in_paramstyle(sql: str, paramstyle: str) -> str:
+    """`sql` with its `:name` placeholders as the driver takes them (once per statement)."""
+    return re.sub(r":(\w+)", r"%(\1)s", sql) if paramstyle == "pyformat" else sql
 
 
 @dataclass(frozen=True)

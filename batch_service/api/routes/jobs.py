@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
@@ -52,6 +54,15 @@ IdempotencyKey = Annotated[
 ]
 
 
+@contextmanager
+def key_conflict_is_409() -> Iterator[None]:
+    """An Idempotency-Key reused with another body: the client's mistake, a 409 saying so."""
+    try:
+        yield
+    except job_store.IdempotencyConflict as conflict:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -68,12 +79,10 @@ async def submit_job(
 ) -> Response:
     owner, services = caller.owner, caller.services
     require_test_mode(spec, services)
-    try:
+    with key_conflict_is_409():
         submission = await services.submissions.submit(
             owner=owner, spec=spec, idempotency_key=idempotency_key, now=services.clock.now()
         )
-    except job_store.IdempotencyConflict as conflict:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
     token = services.logs_tokens.token_for(submission.job["id"])
     code = status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK
     return json_response(job_document(submission.job, logs_token=token), code)
@@ -100,12 +109,10 @@ async def submit_jobs(
     for index, spec in enumerate(batch.jobs):
         require_test_mode(spec, services, ("body", "jobs", index))
     services.limiter.charge(owner_bucket(owner), len(batch.jobs) - 1)  # the request itself paid one
-    try:
+    with key_conflict_is_409():
         submission = await services.submissions.submit_many(
             owner=owner, specs=batch.jobs, idempotency_key=idempotency_key, now=services.clock.now()
         )
-    except job_store.IdempotencyConflict as conflict:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
     tokens = services.logs_tokens
     documents = [job_document(job, logs_token=tokens.token_for(job["id"])) for job in submission.jobs]
     code = status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK
